@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { RedisConnection } from '@app/common';
+import { authConfig, AuthConfig, redisConfig, RedisConfig } from '@app/config';
+
+type ThrottledRequest = Record<string, any> & { ip?: string; body?: { email?: unknown } };
+
+const accountOf = (req: ThrottledRequest) =>
+  typeof req.body?.email === 'string' ? `account:${req.body.email.trim().toLowerCase()}` : `ip:${req.ip}`;
+
+/**
+ * Login and register limits per IP and per account, counted in Redis so they hold across API
+ * instances; checked before any bcrypt work.
+ */
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      imports: [ConfigModule.forFeature(authConfig), ConfigModule.forFeature(redisConfig)],
+      inject: [authConfig.KEY, redisConfig.KEY, RedisConnection],
+      useFactory: (auth: AuthConfig, redis: RedisConfig, connection: RedisConnection) => ({
+        throttlers: [
+          { name: 'ip', ttl: auth.throttle.ttlMs, limit: auth.throttle.perIp, getTracker: (req: ThrottledRequest) => `ip:${req.ip}` },
+          { name: 'account', ttl: auth.throttle.ttlMs, limit: auth.throttle.perAccount, getTracker: accountOf },
+        ],
+        generateKey: (context, tracker, name) =>
+          `${redis.prefix}:throttle:${context.getHandler().name}:${name}:${createHash('sha256').update(tracker).digest('base64url')}`,
+        storage: new ThrottlerStorageRedisService(connection),
+      }),
+    }),
+  ],
+  exports: [ThrottlerModule],
+})
+export class AuthThrottleModule {}

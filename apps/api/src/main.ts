@@ -1,0 +1,20 @@
+import { Logger } from '@nestjs/common';
+import { ConfigValidationError } from '@app/config';
+import { createApiApp } from './create-app';
+
+async function bootstrap(): Promise<void> {
+  const app = await createApiApp();
+  const port = Number(process.env.PORT ?? 5000);
+  await app.listen({ port, host: process.env.HOST ?? '0.0.0.0' });
+  const url = `http://localhost:${(app.getHttpServer().address() as { port: number }).port}`;
+  Logger.log(`API listening on ${url} (Swagger UI ${url}/docs)`, 'Bootstrap');
+}
+
+bootstrap().catch((error: unknown) => {
+  if (error instanceof ConfigValidationError) {
+    process.stderr.write(`${error.message}\n`);
+  } else {
+    process.stderr.write(`API failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

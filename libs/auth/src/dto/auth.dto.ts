@@ -1,0 +1,60 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from '../password';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const normalizeEmail = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
+const MaxBytes = (max: number) =>
+  ValidateBy({
+    name: 'maxBytes',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && Buffer.byteLength(value) <= max,
+      defaultMessage: (args) => `${args?.property} must be at most ${max} bytes`,
+    },
+  });
+
+export class LoginDto {
+  @ApiProperty({ example: 'ada@example.com' })
+  @Transform(normalizeEmail)
+  @MaxLength(254)
+  @IsEmail({}, { message: 'email must be a valid email address' })
+  email!: string;
+
+  @ApiProperty({ example: 'correct horse battery', minLength: PASSWORD_MIN_LENGTH })
+  @MaxBytes(PASSWORD_MAX_BYTES)
+  @IsString()
+  password!: string;
+}
+
+export class RegisterDto extends LoginDto {
+  @ApiProperty({ example: 'Ada Lovelace', maxLength: 100 })
+  @Transform(trim)
+  @MaxLength(100)
+  @MinLength(1, { message: 'name must not be empty' })
+  @IsString()
+  name!: string;
+
+  @ApiProperty({ example: 'correct horse battery', minLength: PASSWORD_MIN_LENGTH, description: 'at most 72 bytes' })
+  @MaxBytes(PASSWORD_MAX_BYTES)
+  @MinLength(PASSWORD_MIN_LENGTH)
+  @IsString()
+  declare password: string;
+}
+
+export class AuthResponseDto {
+  @ApiProperty() _id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() email!: string;
+  @ApiProperty({ description: 'JWT to send as Authorization: Bearer <token>' }) token!: string;
+}
+
+export class MeResponseDto {
+  @ApiProperty() _id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() email!: string;
+  @ApiProperty({ enum: ['active', 'inactive'] }) status!: string;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+}

@@ -1,0 +1,55 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model } from 'mongoose';
+import { parseObjectId } from '@app/common';
+import { User } from './user.schema';
+
+export interface UserRecord {
+  _id: string;
+  name: string;
+  email: string;
+  status: User['status'];
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const DUPLICATE_KEY = 11000;
+
+@Injectable()
+export class UserRepository {
+  constructor(@InjectModel(User.name) private readonly users: Model<User>) {}
+
+  /** Returns undefined when the email is taken (unique index), so two racing sign-ups cannot both win. */
+  async create(user: Pick<User, 'name' | 'email' | 'passwordHash'>): Promise<UserRecord | undefined> {
+    try {
+      const created = await this.users.create(user);
+      return toRecord(created.toObject());
+    } catch (error) {
+      if ((error as { code?: number }).code === DUPLICATE_KEY) return undefined;
+      throw error;
+    }
+  }
+
+  async findByEmailWithHash(email: string): Promise<(UserRecord & { passwordHash: string }) | undefined> {
+    const user = await this.users.findOne({ email }).select('+passwordHash').lean();
+    return user ? { ...toRecord(user), passwordHash: user.passwordHash } : undefined;
+  }
+
+  async findById(id: string): Promise<UserRecord | undefined> {
+    const objectId = parseObjectId(id);
+    if (!objectId) return undefined;
+    const user = await this.users.findById(objectId).lean();
+    return user ? toRecord(user) : undefined;
+  }
+}
+
+function toRecord(user: User & { _id: unknown }): UserRecord {
+  return {
+    _id: String(user._id),
+    name: user.name,
+    email: user.email,
+    status: user.status,
+    createdAt: user.createdAt,
+    updatedAt: user.updatedAt,
+  };
+}

@@ -1,0 +1,27 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { HydratedDocument } from 'mongoose';
+
+export const USER_STATUSES = ['active', 'inactive'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
+
+@Schema({ collection: 'users', timestamps: true, versionKey: false })
+export class User {
+  @Prop({ required: true, trim: true, maxlength: 100 })
+  name!: string;
+
+  /** Stored lower-cased, so the unique index makes emails unique case-insensitively. */
+  @Prop({ required: true, unique: true, lowercase: true, trim: true })
+  email!: string;
+
+  @Prop({ required: true, select: false })
+  passwordHash!: string;
+
+  @Prop({ type: String, required: true, enum: USER_STATUSES, default: 'active' })
+  status!: UserStatus;
+
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+export type UserDocument = HydratedDocument<User>;
+export const UserSchema = SchemaFactory.createForClass(User);

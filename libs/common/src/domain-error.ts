@@ -1,0 +1,28 @@
+/**
+ * Errors thrown by lib services. They carry a stable code and no HTTP meaning: the API maps codes to
+ * statuses in one filter, the worker reads `code` directly.
+ */
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export type DomainErrorCode =
+  | 'EMAIL_TAKEN'
+  | 'INVALID_CREDENTIALS'
+  | 'UNAUTHENTICATED'
+  | 'USER_INACTIVE'
+  | 'NOT_FOUND'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_NOT_COMPLETED'
+  | 'CONTENT_NOT_FOUND'
+  | 'TOO_MANY_ACTIVE_JOBS'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'INVALID_ARGUMENT'
+  | 'DEPENDENCY_UNAVAILABLE';

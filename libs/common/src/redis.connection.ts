@@ -1,0 +1,34 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import Redis, { RedisOptions } from 'ioredis';
+
+/**
+ * An ioredis connection for the request path: with no offline queue a command fails at once while
+ * Redis is down (the API answers 503) instead of waiting; it reconnects by itself in the background.
+ */
+export class RedisConnection extends Redis implements OnApplicationShutdown {
+  constructor(url: string, name: string, options: RedisOptions = {}) {
+    super(url, {
+      connectionName: name,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 2000,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      ...options,
+    });
+    const logger = new Logger(name);
+    let lastError = '';
+    // ioredis emits an error on every failed reconnect; log each distinct one once.
+    this.on('error', (error: Error) => {
+      if (error.message !== lastError) logger.warn(`Redis: ${error.message}`);
+      lastError = error.message;
+    });
+    this.on('ready', () => {
+      if (lastError) logger.log('Redis connection restored');
+      lastError = '';
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.disconnect();
+  }
+}

@@ -1,0 +1,74 @@
+import { registerAs } from '@nestjs/config';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigValidationError, IntVar, validateEnv } from './validate-env';
+
+class AuthEnv {
+  @IsOptional()
+  @IsString()
+  JWT_SECRET?: string = undefined;
+
+  @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be a number of seconds or a duration like 15m, 12h, 7d' })
+  JWT_EXPIRES_IN = '7d';
+
+  @IntVar('BCRYPT_ROUNDS', 4, 15)
+  BCRYPT_ROUNDS = 10;
+
+  @IntVar('AUTH_THROTTLE_IP_LIMIT', 1)
+  AUTH_THROTTLE_IP_LIMIT = 20;
+
+  @IntVar('AUTH_THROTTLE_ACCOUNT_LIMIT', 1)
+  AUTH_THROTTLE_ACCOUNT_LIMIT = 5;
+
+  @IntVar('AUTH_THROTTLE_TTL_MS', 1000)
+  AUTH_THROTTLE_TTL_MS = 60_000;
+
+  @IsString()
+  NODE_ENV = 'development';
+
+  @IsString()
+  DATA_DIR = '.data';
+}
+
+const PLACEHOLDER = /change|secret|example|placeholder|your|default|password|xxx/i;
+
+function productionSecret(secret: string | undefined): string {
+  if (!secret) throw new ConfigValidationError('Invalid configuration: JWT_SECRET is required when NODE_ENV=production (it is not set)');
+  if (Buffer.byteLength(secret) < 32 || PLACEHOLDER.test(secret) || new Set(secret).size < 16) {
+    throw new ConfigValidationError(
+      'Invalid configuration: JWT_SECRET must be at least 32 random bytes in production, not a placeholder (try: openssl rand -base64 48)',
+    );
+  }
+  return secret;
+}
+
+/** Outside production a random secret is kept in the data folder, so tokens survive restarts. */
+function developmentSecret(dataDir: string): string {
+  const file = join(dataDir, 'jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    const secret = randomBytes(48).toString('base64');
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(file, secret, { mode: 0o600 });
+    return secret;
+  }
+}
+
+export const authConfig = registerAs('auth', () => {
+  const env = validateEnv(AuthEnv);
+  const jwtSecret = env.NODE_ENV === 'production' ? productionSecret(env.JWT_SECRET) : (env.JWT_SECRET ?? developmentSecret(env.DATA_DIR));
+  return {
+    jwtSecret,
+    jwtExpiresIn: /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN,
+    bcryptRounds: env.BCRYPT_ROUNDS,
+    throttle: {
+      ttlMs: env.AUTH_THROTTLE_TTL_MS,
+      perIp: env.AUTH_THROTTLE_IP_LIMIT,
+      perAccount: env.AUTH_THROTTLE_ACCOUNT_LIMIT,
+    },
+  };
+});
+export type AuthConfig = ReturnType<typeof authConfig>;

@@ -1,0 +1,34 @@
+import { registerAs } from '@nestjs/config';
+import { IntVar, validateEnv } from './validate-env';
+
+class GenerationEnv {
+  @IntVar('JOB_DELAY_MS', 0) JOB_DELAY_MS = 60_000;
+  @IntVar('WORKER_CONCURRENCY', 1, 1000) WORKER_CONCURRENCY = 5;
+  /** 0 turns the global rate limit off. */
+  @IntVar('RATE_LIMIT_MAX', 0) RATE_LIMIT_MAX = 10;
+  @IntVar('RATE_LIMIT_DURATION_MS', 1) RATE_LIMIT_DURATION_MS = 60_000;
+  @IntVar('JOB_ATTEMPTS', 1, 100) JOB_ATTEMPTS = 3;
+  @IntVar('JOB_BACKOFF_MS', 0) JOB_BACKOFF_MS = 1000;
+  @IntVar('MAX_ACTIVE_JOBS_PER_USER', 1) MAX_ACTIVE_JOBS_PER_USER = 20;
+  @IntVar('MAX_PROMPT_LENGTH', 1, 100_000) MAX_PROMPT_LENGTH = 4000;
+  @IntVar('WORKER_LOCK_DURATION_MS', 500) WORKER_LOCK_DURATION_MS = 30_000;
+  @IntVar('WORKER_STALLED_INTERVAL_MS', 500) WORKER_STALLED_INTERVAL_MS = 30_000;
+  @IntVar('WORKER_SHUTDOWN_TIMEOUT_MS', 0) WORKER_SHUTDOWN_TIMEOUT_MS = 30_000;
+}
+
+export const generationConfig = registerAs('generation', () => {
+  const env = validateEnv(GenerationEnv);
+  return {
+    delayMs: env.JOB_DELAY_MS,
+    concurrency: env.WORKER_CONCURRENCY,
+    rateLimit: env.RATE_LIMIT_MAX > 0 ? { max: env.RATE_LIMIT_MAX, duration: env.RATE_LIMIT_DURATION_MS } : undefined,
+    attempts: env.JOB_ATTEMPTS,
+    backoffMs: env.JOB_BACKOFF_MS,
+    maxActiveJobsPerUser: env.MAX_ACTIVE_JOBS_PER_USER,
+    maxPromptLength: env.MAX_PROMPT_LENGTH,
+    lockDurationMs: env.WORKER_LOCK_DURATION_MS,
+    stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
+    shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
+  };
+});
+export type GenerationConfig = ReturnType<typeof generationConfig>;

@@ -1,0 +1,24 @@
+import { registerAs } from '@nestjs/config';
+import { Matches } from 'class-validator';
+import { IntVar, validateEnv } from './validate-env';
+
+class MongoEnv {
+  @Matches(/^mongodb(\+srv)?:\/\/\S+$/, { message: 'MONGO_URI must be a mongodb:// or mongodb+srv:// URI' })
+  MONGO_URI = 'mongodb://127.0.0.1:27017/ai-content';
+
+  @IntVar('MONGO_SERVER_SELECTION_TIMEOUT_MS', 100)
+  MONGO_SERVER_SELECTION_TIMEOUT_MS = 2000;
+
+  @IntVar('SEARCH_MAX_TIME_MS', 10)
+  SEARCH_MAX_TIME_MS = 2000;
+}
+
+export const mongoConfig = registerAs('mongo', () => {
+  const env = validateEnv(MongoEnv);
+  return {
+    uri: env.MONGO_URI,
+    serverSelectionTimeoutMs: env.MONGO_SERVER_SELECTION_TIMEOUT_MS,
+    queryMaxTimeMs: env.SEARCH_MAX_TIME_MS,
+  };
+});
+export type MongoConfig = ReturnType<typeof mongoConfig>;

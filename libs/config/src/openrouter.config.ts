@@ -1,0 +1,52 @@
+import { registerAs } from '@nestjs/config';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { firstSet, IntVar, validateEnv } from './validate-env';
+
+class OpenRouterEnv {
+  @IsIn(['auto', 'openrouter', 'offline'], { message: 'LLM_PROVIDER must be auto, openrouter or offline' })
+  LLM_PROVIDER = 'auto';
+
+  @IsOptional()
+  @IsString()
+  OPENROUTER_API_KEY?: string = undefined;
+
+  @Matches(/^\S+$/, { message: 'OPENROUTER_MODEL must be a model id like openai/gpt-4o-mini' })
+  OPENROUTER_MODEL = 'openai/gpt-4o-mini';
+
+  @IsOptional()
+  @Matches(/^\S+(,\s*\S+)*$/, { message: 'OPENROUTER_FALLBACK_MODELS must be a comma-separated list of model ids' })
+  OPENROUTER_FALLBACK_MODELS?: string = undefined;
+
+  @Matches(/^https?:\/\/\S+$/, { message: 'OPENROUTER_BASE_URL must be an http(s) URL' })
+  OPENROUTER_BASE_URL = 'https://openrouter.ai/api/v1';
+
+  @IntVar('OPENROUTER_TIMEOUT_MS', 100)
+  OPENROUTER_TIMEOUT_MS = 60_000;
+
+  @Matches(/^https?:\/\/\S+$/, { message: 'APP_URL must be an http(s) URL' })
+  APP_URL = 'http://localhost:5000';
+
+  @IsString()
+  APP_TITLE = 'AI Content Generator';
+}
+
+export const openRouterConfig = registerAs('openrouter', () => {
+  // The old backend's names (OPENROUTER_KEY, BASE_URL) are still read when the new ones are unset.
+  const env = validateEnv(OpenRouterEnv, {
+    ...process.env,
+    OPENROUTER_API_KEY: firstSet(process.env, 'OPENROUTER_API_KEY', 'OPENROUTER_KEY'),
+    OPENROUTER_BASE_URL: firstSet(process.env, 'OPENROUTER_BASE_URL', 'BASE_URL'),
+  });
+  const provider = env.LLM_PROVIDER === 'auto' ? (env.OPENROUTER_API_KEY ? 'openrouter' : 'offline') : env.LLM_PROVIDER;
+  return {
+    provider: provider as 'openrouter' | 'offline',
+    apiKey: env.OPENROUTER_API_KEY,
+    model: env.OPENROUTER_MODEL,
+    fallbackModels: env.OPENROUTER_FALLBACK_MODELS?.split(',').map((model) => model.trim()) ?? [],
+    baseUrl: env.OPENROUTER_BASE_URL.replace(/\/+$/, ''),
+    timeoutMs: env.OPENROUTER_TIMEOUT_MS,
+    appUrl: env.APP_URL,
+    appTitle: env.APP_TITLE,
+  };
+});
+export type OpenRouterConfig = ReturnType<typeof openRouterConfig>;

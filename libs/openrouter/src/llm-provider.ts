@@ -1,0 +1,37 @@
+import type { ContentType } from '@app/common';
+
+/** One generation: the user's prompt for one content type. */
+export interface GenerationRequest {
+  prompt: string;
+  contentType: ContentType;
+  correlationId?: string;
+  /** Aborts the HTTP call (worker shutdown); the provider rethrows the abort as-is. */
+  signal?: AbortSignal;
+  /** Called with each streamed text piece, in order; their concatenation equals the final text. */
+  onDelta?: (text: string) => void;
+}
+
+export interface LlmUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  /** Credits charged, when the provider reports it. */
+  cost?: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  provider: 'openrouter' | 'offline';
+  /** The model that actually answered (may be a fallback model). */
+  model: string;
+  usage?: LlmUsage;
+  finishReason?: string;
+  generationId?: string;
+  durationMs: number;
+}
+
+/** The LLM behind one interface; the abstract class is the DI token. Failures are `LlmError`s. */
+export abstract class LlmProvider {
+  abstract readonly name: 'openrouter' | 'offline';
+  abstract generate(request: GenerationRequest): Promise<GenerationResult>;
+}
