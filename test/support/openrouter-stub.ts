@@ -55,7 +55,7 @@ export interface OpenRouterStub {
   readonly requests: StubRequest[];
   enqueue(...scripts: StubScript[]): void;
   setDefault(script: StubScript | undefined): void;
-  /** Forgets queued scripts, the default, recorded requests and marker counters. */
+  /** Forgets queued scripts, the default, recorded requests, marker counters and the generation id counter. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -290,6 +290,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
       requests.length = 0;
       promptCounts.clear();
       defaultScript = undefined;
+      generationCount = 0;
     },
     close: () => {
       closed ??= new Promise<void>((resolve) => {

@@ -127,10 +127,12 @@ function translate(error: unknown, callerSignal: AbortSignal | undefined, timeou
   if (callerSignal?.aborted) return error;
   if (error instanceof LlmError) return error;
   if (timeout.aborted) return new LlmTimeoutError(`LLM request timed out after ${timeoutMs} ms`);
-  // undici reports connection failures as TypeError('fetch failed' | 'terminated') with the socket error as cause.
-  if (error instanceof TypeError && error.cause !== undefined) {
-    const cause = error.cause as { code?: string; message?: string };
-    return new LlmNetworkError(`LLM request failed: ${cause.code ?? truncateProviderMessage(String(cause.message ?? error.message))}`, error);
+  // undici reports connection failures as TypeError('fetch failed' | 'terminated') with the socket error as cause;
+  // checked by name, since undici's TypeError may come from another realm (jest's vm context).
+  const failure = error as { name?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
+  if (failure?.name === 'TypeError' && failure.cause) {
+    const reason = failure.cause.code ?? failure.cause.message ?? failure.message;
+    return new LlmNetworkError(`LLM request failed: ${truncateProviderMessage(String(reason))}`, error);
   }
   return error;
 }

@@ -1,0 +1,34 @@
+import { ConfigModule } from '@nestjs/config';
+import { Test } from '@nestjs/testing';
+import { LlmProvider } from './llm-provider';
+import { OfflineProvider } from './offline.provider';
+import { OpenRouterClient } from './openrouter.client';
+import { OpenRouterModule } from './openrouter.module';
+
+describe(OpenRouterModule.name, () => {
+  const savedEnv = { ...process.env };
+
+  afterEach(() => {
+    process.env = { ...savedEnv };
+  });
+
+  async function providerFor(env: Record<string, string | undefined>): Promise<LlmProvider> {
+    process.env = { ...savedEnv, OPENROUTER_API_KEY: undefined, OPENROUTER_KEY: undefined, LLM_PROVIDER: undefined, ...env };
+    const moduleRef = await Test.createTestingModule({
+      imports: [ConfigModule.forRoot({ ignoreEnvFile: true }), OpenRouterModule],
+    }).compile();
+    return moduleRef.get(LlmProvider);
+  }
+
+  it('provides the offline provider when no API key is set', async () => {
+    await expect(providerFor({})).resolves.toBeInstanceOf(OfflineProvider);
+  });
+
+  it('provides the OpenRouter client when an API key is set', async () => {
+    await expect(providerFor({ OPENROUTER_API_KEY: 'sk-or-test' })).resolves.toBeInstanceOf(OpenRouterClient);
+  });
+
+  it('honours LLM_PROVIDER=offline even with a key', async () => {
+    await expect(providerFor({ OPENROUTER_API_KEY: 'sk-or-test', LLM_PROVIDER: 'offline' })).resolves.toBeInstanceOf(OfflineProvider);
+  });
+});

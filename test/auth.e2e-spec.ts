@@ -1,0 +1,162 @@
+import { createHmac } from 'node:crypto';
+import { http, registerUser, RunningApi, startApi } from './support/api';
+import { testEnv } from './support/test-env';
+
+const SECRET = testEnv('x').JWT_SECRET;
+
+function base64url(value: object): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function signHs256(payload: object, secret = SECRET, header: object = { alg: 'HS256', typ: 'JWT' }): string {
+  const unsigned = `${base64url(header)}.${base64url(payload)}`;
+  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
+}
+
+describe('Auth (HTTP through the real app)', () => {
+  let api: RunningApi;
+  const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.url, method, path, options);
+
+  beforeAll(async () => {
+    api = await startApi(testEnv('auth'));
+  });
+  afterAll(() => api.close());
+
+  it('registers, logs in and returns the caller on /auth/me', async () => {
+    const registered = await call('POST', '/auth/register', { body: { name: '  Ada Lovelace ', email: ' Ada@Example.COM', password: 'correct horse' } });
+    expect(registered.status).toBe(201);
+    expect(registered.body).toEqual({ _id: expect.any(String), name: 'Ada Lovelace', email: 'ada@example.com', token: expect.any(String) });
+
+    const login = await call('POST', '/auth/login', { body: { email: 'ADA@example.com', password: 'correct horse' } });
+    expect(login.status).toBe(200);
+    expect(login.body).toEqual({ _id: registered.body._id, name: 'Ada Lovelace', email: 'ada@example.com', token: expect.any(String) });
+
+    const me = await call('GET', '/auth/me', { token: login.body.token });
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ _id: registered.body._id, name: 'Ada Lovelace', email: 'ada@example.com', status: 'active' });
+    for (const response of [registered, login, me]) expect(JSON.stringify(response.body)).not.toMatch(/passwordHash|\$2[aby]\$/);
+  });
+
+  it('puts the user id in sub of an HS256 token with an expiry', async () => {
+    const user = await registerUser(api.url);
+    const [header, payload] = user.token.split('.').slice(0, 2).map((part) => JSON.parse(Buffer.from(part, 'base64url').toString()));
+    expect(header.alg).toBe('HS256');
+    expect(payload.sub).toBe(user.id);
+    expect(payload.exp).toBeGreaterThan(payload.iat);
+  });
+
+  it('answers 409 to a duplicate email in another letter case', async () => {
+    await call('POST', '/auth/register', { body: { name: 'A', email: 'dup@example.com', password: 'password-1' } });
+    const again = await call('POST', '/auth/register', { body: { name: 'B', email: 'DUP@Example.com', password: 'password-2' } });
+    expect(again.status).toBe(409);
+    expect(again.body.message).toMatch(/exists/);
+  });
+
+  it.each([
+    ['name', { email: 'v1@example.com', password: 'password-1' }],
+    ['name', { name: '   ', email: 'v2@example.com', password: 'password-1' }],
+    ['name', { name: 'x'.repeat(101), email: 'v3@example.com', password: 'password-1' }],
+    ['email', { name: 'A', email: 'not-an-email', password: 'password-1' }],
+    ['email', { name: 'A', email: { $ne: null }, password: 'password-1' }],
+    ['password', { name: 'A', email: 'v4@example.com', password: 'short' }],
+    ['password', { name: 'A', email: 'v5@example.com', password: 'é'.repeat(37) }],
+    ['password', { name: 'A', email: 'v6@example.com', password: 12345678 }],
+    ['isAdmin', { name: 'A', email: 'v7@example.com', password: 'password-1', isAdmin: true }],
+  ])('refuses a bad %s with 400 naming the field', async (field, body) => {
+    const response = await call('POST', '/auth/register', { body });
+    expect(response.status).toBe(400);
+    expect(typeof response.body.message).toBe('string');
+    expect(response.body.message).toContain(field);
+    expect(response.body.details.map((detail: { field: string }) => detail.field)).toContain(field);
+  });
+
+  it('refuses operator objects at login without querying with them', async () => {
+    const response = await call('POST', '/auth/login', { body: { email: { $ne: null }, password: { $ne: null } } });
+    expect(response.status).toBe(400);
+  });
+
+  it('gives the same 401 for a wrong password and an unknown email', async () => {
+    const user = await registerUser(api.url);
+    const wrongPassword = await call('POST', '/auth/login', { body: { email: user.email, password: 'not-the-password' } });
+    const unknownEmail = await call('POST', '/auth/login', { body: { email: 'nobody@example.com', password: 'not-the-password' } });
+    expect(wrongPassword.status).toBe(401);
+    expect(unknownEmail.status).toBe(401);
+    expect(wrongPassword.body).toEqual(unknownEmail.body);
+    expect(wrongPassword.body.message).toBe('Invalid credentials');
+  });
+
+  it('refuses malformed JSON with 400 and bodies over 100 kB with 413', async () => {
+    expect((await call('POST', '/auth/login', { rawBody: '{"email": ' })).status).toBe(400);
+    const big = await call('POST', '/auth/login', { rawBody: JSON.stringify({ email: 'a'.repeat(101 * 1024) }) });
+    expect(big.status).toBe(413);
+    expect(typeof big.body.message).toBe('string');
+  });
+
+  describe('refuses bad tokens with 401', () => {
+    let user: Awaited<ReturnType<typeof registerUser>>;
+    beforeAll(async () => {
+      user = await registerUser(api.url);
+    });
+    const now = () => Math.floor(Date.now() / 1000);
+
+    it.each([
+      ['missing', () => undefined],
+      ['malformed', () => 'not-a-jwt'],
+      ['tampered', () => user.token.slice(0, -3) + (user.token.endsWith('AAA') ? 'BBB' : 'AAA')],
+      ['alg:none', () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: user.id, iat: now(), exp: now() + 600 })}.`],
+      ['expired', () => signHs256({ sub: user.id, iat: now() - 600, exp: now() - 60 })],
+      ['wrong secret', () => signHs256({ sub: user.id, iat: now(), exp: now() + 600 }, 'another-secret-entirely-0123456789abcdef')],
+      ['HS512', () => signHs256({ sub: user.id, iat: now(), exp: now() + 600 }, SECRET, { alg: 'HS512', typ: 'JWT' })],
+      ['unknown user', () => signHs256({ sub: '507f1f77bcf86cd799439011', iat: now(), exp: now() + 600 })],
+    ])('%s', async (_name, token) => {
+      const response = await call('GET', '/auth/me', { token: token() });
+      expect(response.status).toBe(401);
+      expect(typeof response.body.message).toBe('string');
+    });
+
+    it('accepts a valid token signed the same way (the helper itself is right)', async () => {
+      const response = await call('GET', '/auth/me', { token: signHs256({ sub: user.id, iat: now(), exp: now() + 600 }) });
+      expect(response.status).toBe(200);
+    });
+  });
+
+  it('serves Swagger UI at /docs and the OpenAPI document with the bearer scheme at /docs-json', async () => {
+    expect((await call('GET', '/docs')).status).toBe(200);
+    const document = await call('GET', '/docs-json');
+    expect(document.status).toBe(200);
+    expect(document.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(Object.keys(document.body.paths)).toEqual(expect.arrayContaining(['/auth/register', '/auth/login', '/auth/me', '/health/ready']));
+  });
+
+  it('reports liveness and readiness', async () => {
+    expect((await call('GET', '/health')).body).toEqual({ status: 'ok' });
+    const ready = await call('GET', '/health/ready');
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks).toEqual({ mongodb: 'up', redis: 'up' });
+  });
+});
+
+describe('Auth throttling (limits kept in Redis)', () => {
+  let api: RunningApi;
+  beforeAll(async () => {
+    api = await startApi(testEnv('throttle', { AUTH_THROTTLE_ACCOUNT_LIMIT: '3', AUTH_THROTTLE_IP_LIMIT: '6' }));
+  });
+  afterAll(() => api.close());
+
+  it('answers 429 with Retry-After once an account is over its limit, before checking the password', async () => {
+    const user = await registerUser(api.url);
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await http(api.url, 'POST', '/auth/login', { body: { email: user.email, password: 'wrong-password' } })).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const blocked = await http(api.url, 'POST', '/auth/login', { body: { email: user.email, password: user.password } });
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(blocked.body.message).toMatch(/too many/i);
+  });
+
+  it('limits an IP across accounts', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await http(api.url, 'POST', '/auth/login', { body: { email: `ip${i}@example.com`, password: 'wrong-password' } })).status);
+    expect(statuses).toContain(429);
+  });
+});
