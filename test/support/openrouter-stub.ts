@@ -47,6 +47,8 @@ export interface StubRequest {
   body: any;
   /** The last user message, when there is one. */
   prompt?: string;
+  /** Date.now() when the request arrived. */
+  receivedAt: number;
 }
 
 export interface OpenRouterStub {
@@ -110,7 +112,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     }
     const prompt = userPrompt(body);
     const path = req.url ?? '/';
-    requests.push({ method: req.method ?? '', path, headers: req.headers, body, prompt });
+    requests.push({ method: req.method ?? '', path, headers: req.headers, body, prompt, receivedAt: Date.now() });
 
     if (req.method !== 'POST' || path.split('?')[0] !== '/api/v1/chat/completions') {
       return sendJson(res, 404, { error: { code: 404, message: `No route for ${req.method} ${path}` } });

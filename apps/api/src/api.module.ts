@@ -3,12 +3,18 @@ import { ConfigModule } from '@nestjs/config';
 import { AuthModule } from '@app/auth';
 import { DatabaseModule, RedisModule } from '@app/common';
 import { appConfig } from '@app/config';
+import { ContentModule } from '@app/content';
+import { JobsModule } from '@app/jobs';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthController } from './auth/auth.controller';
+import { ContentController } from './content/content.controller';
 import { HealthController } from './health/health.controller';
+import { GenerateContentController } from './jobs/generate-content.controller';
 import { ApiLoggerModule } from './logger.module';
+import { NotificationsController } from './notifications/notifications.controller';
+import { RealtimeModule } from './realtime/realtime.module';
 
-const controllers = [AuthController, HealthController];
+const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController];
 
 @Module({
   imports: [
@@ -19,6 +25,9 @@ const controllers = [AuthController, HealthController];
     RedisModule,
     AuthModule,
     AuthThrottleModule,
+    ContentModule,
+    JobsModule,
+    RealtimeModule,
   ],
   controllers,
 })

@@ -2,9 +2,10 @@ import { INestApplication } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { AppConfig, appConfig } from '@app/config';
+import { AppConfig, appConfig, RealtimeConfig, realtimeConfig } from '@app/config';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { createValidationPipe } from './common/validation.pipe';
+import { SocketIoAdapter } from './realtime/socket-io.adapter';
 
 export const BODY_LIMIT_BYTES = 100 * 1024;
 
@@ -13,6 +14,7 @@ export function configureApp(app: NestFastifyApplication): AppConfig {
   const config = app.get<AppConfig>(appConfig.KEY);
   app.useLogger(app.get(Logger));
   app.enableCors({ origin: config.corsOrigins, credentials: true });
+  app.useWebSocketAdapter(new SocketIoAdapter(app, { corsOrigins: config.corsOrigins, maxMessageBytes: app.get<RealtimeConfig>(realtimeConfig.KEY).maxMessageBytes }));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();

@@ -1,0 +1,64 @@
+import { Body, Controller, Delete, Get, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AuthUser, CurrentUser, JwtAuthGuard } from '@app/auth';
+import { ContentItemDto, ContentService, CreateContentDto, DeletedContentDto, ListContentQueryDto, UpdateContentDto } from '@app/content';
+
+interface HeaderReply {
+  header(name: string, value: string): unknown;
+}
+
+@ApiTags('content')
+@ApiBearerAuth()
+@UseGuards(JwtAuthGuard)
+@Controller('content')
+export class ContentController {
+  constructor(private readonly content: ContentService) {}
+
+  @Get()
+  @ApiOperation({ summary: "The caller's library, newest first; X-Next-Cursor and Link rel=next point to the next page" })
+  @ApiResponse({ status: 200, type: [ContentItemDto], headers: { 'X-Next-Cursor': { description: 'Cursor of the next page, when there is one' } } })
+  async list(@CurrentUser() user: AuthUser, @Query() query: ListContentQueryDto, @Res({ passthrough: true }) reply: HeaderReply): Promise<ContentItemDto[]> {
+    const page = await this.content.list(user.id, query);
+    if (page.nextCursor) {
+      reply.header('X-Next-Cursor', page.nextCursor);
+      reply.header('Link', `<${nextPageUrl(query, page.nextCursor)}>; rel="next"`);
+    }
+    return page.items;
+  }
+
+  @Get(':id')
+  @ApiResponse({ status: 200, type: ContentItemDto })
+  @ApiResponse({ status: 404, description: 'No such item in the caller library' })
+  get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<ContentItemDto> {
+    return this.content.get(user.id, id);
+  }
+
+  @Post()
+  @ApiResponse({ status: 201, type: ContentItemDto })
+  create(@CurrentUser() user: AuthUser, @Body() body: CreateContentDto): Promise<ContentItemDto> {
+    return this.content.create(user.id, body);
+  }
+
+  @Put(':id')
+  @ApiOperation({ summary: 'Change any of title, type and body' })
+  @ApiResponse({ status: 200, type: ContentItemDto })
+  @ApiResponse({ status: 404, description: 'No such item in the caller library' })
+  update(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() body: UpdateContentDto): Promise<ContentItemDto> {
+    return this.content.update(user.id, id, body);
+  }
+
+  @Delete(':id')
+  @ApiResponse({ status: 200, type: DeletedContentDto })
+  @ApiResponse({ status: 404, description: 'No such item in the caller library' })
+  remove(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<DeletedContentDto> {
+    return this.content.remove(user.id, id);
+  }
+}
+
+function nextPageUrl(query: ListContentQueryDto, cursor: string): string {
+  const params = new URLSearchParams();
+  if (query.search) params.set('search', query.search);
+  if (query.limit !== undefined) params.set('limit', String(query.limit));
+  params.set('cursor', cursor);
+  return `/content?${params.toString()}`;
+}

@@ -1,0 +1,41 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { AuthUser, CurrentUser, JwtAuthGuard } from '@app/auth';
+import { EnqueuedJobDto, GenerateContentDto, JobsService, ListJobsQueryDto, SaveJobDto } from '@app/jobs';
+
+@ApiTags('generate-content')
+@ApiBearerAuth()
+@UseGuards(JwtAuthGuard)
+@Controller('generate-content')
+export class GenerateContentController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post()
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Queue a generation job; the result arrives later (job_completed over Socket.IO)' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried POST with the same key returns the first job' })
+  @ApiResponse({ status: 202, type: EnqueuedJobDto })
+  @ApiResponse({ status: 429, description: 'Too many unfinished jobs' })
+  @ApiResponse({ status: 503, description: 'The queue is unavailable; nothing was recorded' })
+  enqueue(@CurrentUser() user: AuthUser, @Body() body: GenerateContentDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.jobs.enqueue({ userId: user.id, prompt: body.prompt, contentType: body.contentType, idempotencyKey });
+  }
+
+  @Get()
+  @ApiOperation({ summary: "The caller's jobs, newest first" })
+  list(@CurrentUser() user: AuthUser, @Query() query: ListJobsQueryDto) {
+    return this.jobs.list(user.id, query.limit);
+  }
+
+  @Get(':jobId')
+  get(@CurrentUser() user: AuthUser, @Param('jobId') jobId: string) {
+    return this.jobs.get(user.id, jobId);
+  }
+
+  @Post(':jobId/save')
+  @ApiOperation({ summary: "Keep a completed job's text in the content library (idempotent)" })
+  @ApiResponse({ status: 409, description: 'The job is not completed (currentStatus says what it is)' })
+  save(@CurrentUser() user: AuthUser, @Param('jobId') jobId: string, @Body() body: SaveJobDto) {
+    return this.jobs.save(user.id, jobId, body.title);
+  }
+}

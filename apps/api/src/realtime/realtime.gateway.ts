@@ -1,0 +1,93 @@
+import { Logger } from '@nestjs/common';
+import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { Server, Socket } from 'socket.io';
+import { AuthService, AuthUser } from '@app/auth';
+import { DomainError } from '@app/common';
+import { ClientSession, NotificationDeliveryService, parseStreamId } from '@app/pubsub';
+
+export const AUTHENTICATION_ERROR = 'Authentication error';
+/** setTimeout's limit; a later expiry is reached in several steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+interface SocketData {
+  user: AuthUser;
+  expiresAt?: Date;
+  lastEventId?: string;
+  session?: ClientSession;
+  expiryTimer?: NodeJS.Timeout;
+}
+
+type ClientSocket = Socket<Record<string, never>, Record<string, (...args: unknown[]) => void>, Record<string, never>, SocketData>;
+
+/**
+ * Sockets of signed-in users: the token is checked on connect (as for REST), each socket joins
+ * `user:<id>` and receives its user's events, after what it missed; it is cut when its token expires.
+ */
+@WebSocketGateway()
+export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnection<ClientSocket>, OnGatewayDisconnect<ClientSocket> {
+  private readonly logger = new Logger(RealtimeGateway.name);
+
+  constructor(
+    private readonly auth: AuthService,
+    private readonly delivery: NotificationDeliveryService,
+  ) {}
+
+  afterInit(server: Server): void {
+    // A middleware refusal reaches the client as connect_error with this message.
+    server.use((socket, next) => {
+      this.authenticate(socket as ClientSocket).then(
+        () => next(),
+        (error: Error) => next(error),
+      );
+    });
+    this.delivery.start();
+  }
+
+  handleConnection(socket: ClientSocket): void {
+    const { user, lastEventId } = socket.data;
+    void socket.join(`user:${user.id}`);
+    socket.data.session = this.delivery.open(user.id, (event, payload, meta) => (meta ? socket.emit(event, payload, meta) : socket.emit(event, payload)), {
+      lastEventId,
+    });
+    this.scheduleExpiry(socket);
+  }
+
+  handleDisconnect(socket: ClientSocket): void {
+    clearTimeout(socket.data.expiryTimer);
+    if (socket.data.session) this.delivery.close(socket.data.session);
+  }
+
+  private async authenticate(socket: ClientSocket): Promise<void> {
+    const token = handshakeToken(socket);
+    if (!token) throw new Error(AUTHENTICATION_ERROR);
+    try {
+      const { expiresAt, ...user } = await this.auth.verifyToken(token);
+      socket.data.user = user;
+      socket.data.expiresAt = expiresAt;
+      socket.data.lastEventId = parseStreamId(socket.handshake.auth?.lastEventId);
+    } catch (error) {
+      if (error instanceof DomainError) throw new Error(AUTHENTICATION_ERROR);
+      // The database is down: not the client's fault, and it should not log the user out.
+      this.logger.warn(`Socket authentication failed: ${(error as Error).message}`);
+      throw new Error('Service unavailable');
+    }
+  }
+
+  private scheduleExpiry(socket: ClientSocket): void {
+    const { expiresAt } = socket.data;
+    if (!expiresAt) return;
+    const remainingMs = expiresAt.getTime() - Date.now();
+    socket.data.expiryTimer = setTimeout(
+      () => (remainingMs > MAX_TIMER_MS ? this.scheduleExpiry(socket) : socket.disconnect(true)),
+      Math.min(Math.max(remainingMs, 0), MAX_TIMER_MS),
+    );
+  }
+}
+
+/** `auth.token` (the contract), or a bearer Authorization header (scripts). */
+function handshakeToken(socket: Socket): string | undefined {
+  const fromAuth: unknown = socket.handshake.auth?.token;
+  if (typeof fromAuth === 'string' && fromAuth.trim()) return fromAuth.trim().replace(/^Bearer\s+/i, '');
+  const header = socket.handshake.headers.authorization;
+  return typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+}

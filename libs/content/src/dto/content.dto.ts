@@ -1,0 +1,103 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
+import { CONTENT_TYPES, ContentType, normalizeContentType } from '@app/common';
+import { BODY_MAX_LENGTH, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_MAX_LENGTH, TITLE_MAX_LENGTH } from '../content.types';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const toContentType = ({ value }: { value: unknown }) => normalizeContentType(value);
+/** Optional on PUT, but an explicit null is validated (and refused) rather than skipped. */
+const IsPresent = () => ValidateIf((_object: object, value: unknown) => value !== undefined);
+
+const TYPE_DESCRIPTION = 'An exact content type; the slugs blog-post-outline, blog-post, product-description, social-media-caption are accepted and stored as the exact string';
+const TYPE_MESSAGE = `type must be one of: ${CONTENT_TYPES.join(', ')} (or its slug)`;
+
+export class CreateContentDto {
+  @ApiProperty({ example: 'Ten tips for remote teams', minLength: 1, maxLength: TITLE_MAX_LENGTH })
+  @Transform(trim)
+  @MaxLength(TITLE_MAX_LENGTH)
+  @MinLength(1, { message: 'title must not be empty' })
+  @IsString()
+  title!: string;
+
+  @ApiProperty({ enum: CONTENT_TYPES, description: TYPE_DESCRIPTION })
+  @Transform(toContentType)
+  @IsIn(CONTENT_TYPES, { message: TYPE_MESSAGE })
+  type!: ContentType;
+
+  @ApiProperty({ example: '1. Over-communicate...', minLength: 1, maxLength: BODY_MAX_LENGTH })
+  @MaxLength(BODY_MAX_LENGTH)
+  @Matches(/\S/, { message: 'body must not be empty' })
+  @IsString()
+  body!: string;
+}
+
+export class UpdateContentDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: TITLE_MAX_LENGTH })
+  @IsPresent()
+  @Transform(trim)
+  @MaxLength(TITLE_MAX_LENGTH)
+  @MinLength(1, { message: 'title must not be empty' })
+  @IsString()
+  title?: string;
+
+  @ApiPropertyOptional({ enum: CONTENT_TYPES, description: TYPE_DESCRIPTION })
+  @IsPresent()
+  @Transform(toContentType)
+  @IsIn(CONTENT_TYPES, { message: TYPE_MESSAGE })
+  type?: ContentType;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: BODY_MAX_LENGTH })
+  @IsPresent()
+  @MaxLength(BODY_MAX_LENGTH)
+  @Matches(/\S/, { message: 'body must not be empty' })
+  @IsString()
+  body?: string;
+}
+
+export class ListContentQueryDto {
+  @ApiPropertyOptional({ description: 'Literal text matched case-insensitively in title, type and body', maxLength: SEARCH_MAX_LENGTH })
+  @IsOptional()
+  @MaxLength(SEARCH_MAX_LENGTH)
+  @IsString()
+  search?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
+  @IsOptional()
+  @Type(() => Number)
+  @Max(MAX_PAGE_SIZE, { message: `limit must be an integer between 1 and ${MAX_PAGE_SIZE}` })
+  @Min(1, { message: `limit must be an integer between 1 and ${MAX_PAGE_SIZE}` })
+  @IsInt({ message: `limit must be an integer between 1 and ${MAX_PAGE_SIZE}` })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The X-Next-Cursor header of the previous page' })
+  @IsOptional()
+  @MaxLength(200)
+  @IsString()
+  cursor?: string;
+}
+
+export class ContentUsageDto {
+  @ApiProperty() promptTokens!: number;
+  @ApiProperty() completionTokens!: number;
+  @ApiProperty() totalTokens!: number;
+  @ApiPropertyOptional() cost?: number;
+}
+
+export class ContentItemDto {
+  @ApiProperty() _id!: string;
+  @ApiProperty() userId!: string;
+  @ApiProperty() title!: string;
+  @ApiProperty({ enum: CONTENT_TYPES }) type!: ContentType;
+  @ApiProperty() body!: string;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+  @ApiPropertyOptional({ description: 'The generation job this item was saved from' }) sourceJobId?: string;
+  @ApiPropertyOptional() provider?: string;
+  @ApiPropertyOptional() model?: string;
+  @ApiPropertyOptional({ type: ContentUsageDto }) usage?: ContentUsageDto;
+}
+
+export class DeletedContentDto {
+  @ApiProperty() id!: string;
+}

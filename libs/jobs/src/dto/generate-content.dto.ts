@@ -1,0 +1,47 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { CONTENT_TYPES, ContentType, normalizeContentType } from '@app/common';
+
+export class GenerateContentDto {
+  @ApiProperty({ example: 'A launch post for our solar backpack', description: 'At most MAX_PROMPT_LENGTH characters (default 4000)' })
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @MaxLength(100_000)
+  @MinLength(1, { message: 'prompt must not be empty' })
+  @IsString()
+  prompt!: string;
+
+  @ApiProperty({ enum: CONTENT_TYPES, description: 'Exact string, or a slug: blog-post-outline, blog-post, product-description, social-media-caption' })
+  @Transform(({ value }) => normalizeContentType(value))
+  @IsIn(CONTENT_TYPES, { message: `contentType must be one of: ${CONTENT_TYPES.join(', ')}` })
+  contentType!: ContentType;
+}
+
+export class SaveJobDto {
+  @ApiPropertyOptional({ example: 'Launch post', maxLength: 200 })
+  @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
+  @MaxLength(200)
+  @MinLength(1, { message: 'title must not be empty' })
+  @IsString()
+  title?: string;
+}
+
+export class ListJobsQueryDto {
+  @ApiPropertyOptional({ default: 50, minimum: 1, maximum: 100 })
+  @IsOptional()
+  @Transform(({ value }) => (typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
+  @Max(100)
+  @Min(1)
+  @IsInt({ message: 'limit must be an integer between 1 and 100' })
+  limit?: number;
+}
+
+export class EnqueuedJobDto {
+  @ApiProperty() message!: string;
+  @ApiProperty({ format: 'uuid' }) jobId!: string;
+  @ApiProperty({ enum: ['queued'] }) status!: 'queued';
+  @ApiProperty() delaySeconds!: number;
+  @ApiProperty() scheduledFor!: Date;
+  @ApiProperty() estimatedCompletionTime!: Date;
+}

@@ -1,0 +1,46 @@
+import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { Types } from 'mongoose';
+import { CONTENT_TYPES, ContentType } from '@app/common';
+import { JOB_STATUSES, JobStatus, JobUsage } from './job.types';
+
+@Schema({ _id: false, versionKey: false })
+export class Usage implements JobUsage {
+  @Prop({ required: true }) promptTokens!: number;
+  @Prop({ required: true }) completionTokens!: number;
+  @Prop({ required: true }) totalTokens!: number;
+  @Prop() cost?: number;
+}
+
+@Schema({ collection: 'jobs', timestamps: true, versionKey: false })
+export class Job {
+  @Prop({ required: true, unique: true }) jobId!: string;
+  @Prop({ type: Types.ObjectId, required: true }) userId!: Types.ObjectId;
+  @Prop({ required: true }) prompt!: string;
+  @Prop({ type: String, required: true, enum: CONTENT_TYPES }) contentType!: ContentType;
+  @Prop({ type: String, required: true, enum: JOB_STATUSES, default: 'queued' }) status!: JobStatus;
+  @Prop({ required: true }) scheduledFor!: Date;
+  /**
+   * `<userId>:<Idempotency-Key>`, or `none:<jobId>` without a key: present on every document because
+   * FerretDB has no sparse or partial unique indexes.
+   */
+  @Prop({ required: true, unique: true }) idempotencyKey!: string;
+  @Prop({ required: true }) correlationId!: string;
+  @Prop({ required: true, default: 0 }) attempts!: number;
+  @Prop() generatedContent?: string;
+  @Prop() completedAt?: Date;
+  @Prop() error?: string;
+  @Prop() provider?: string;
+  @Prop() model?: string;
+  @Prop({ type: Usage }) usage?: Usage;
+  @Prop() durationMs?: number;
+  @Prop() finishReason?: string;
+  @Prop() generationId?: string;
+  /** Set once the terminal event is published, so a redelivered job re-announces only if that never happened. */
+  @Prop() announcedAt?: Date;
+  createdAt!: Date;
+  updatedAt!: Date;
+}
+
+export const JobSchema = SchemaFactory.createForClass(Job);
+JobSchema.index({ userId: 1, createdAt: -1, _id: -1 });
+JobSchema.index({ userId: 1, status: 1 });

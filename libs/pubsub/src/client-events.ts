@@ -1,0 +1,69 @@
+/** Announced once per job, when it is done for good (after the last attempt when it failed). Wire contract. */
+export interface JobCompletedEvent {
+  userId: string;
+  jobId: string;
+  status: 'completed' | 'failed';
+  generatedContent?: string;
+  error?: string;
+  /** ISO-8601 */
+  completedAt: string;
+}
+
+/** A job changed state (queued, processing, retrying, completed, failed). */
+export interface JobStatusEvent {
+  jobId: string;
+  status: 'queued' | 'processing' | 'retrying' | 'completed' | 'failed';
+  attempt: number;
+}
+
+/** A piece of streamed text; the texts of one attempt, in `seq` order from 0, concatenate to its output. */
+export interface JobDeltaEvent {
+  jobId: string;
+  attempt: number;
+  seq: number;
+  text: string;
+}
+
+/** Socket.IO event name -> payload sent to the client. A changed payload gets a new event name. */
+export interface ClientEventMap {
+  job_completed: JobCompletedEvent;
+  job_status: JobStatusEvent;
+  job_delta: JobDeltaEvent;
+}
+
+export type ClientEventName = keyof ClientEventMap;
+
+export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'job_delta'];
+
+/** Events kept in the per-user stream for replay; the others (text deltas) are sent live only. */
+export const RECORDED_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status'];
+
+export function isClientEventName(value: unknown): value is ClientEventName {
+  return typeof value === 'string' && (CLIENT_EVENT_NAMES as readonly string[]).includes(value);
+}
+
+export function isRecordedEvent(event: ClientEventName): boolean {
+  return RECORDED_EVENT_NAMES.includes(event);
+}
+
+/** What travels on the Redis channel from a publisher to every API instance. */
+export interface NotificationEnvelope<E extends ClientEventName = ClientEventName> {
+  /** Stream id of a recorded event (`<ms>-<seq>`, increasing per user); absent on ephemeral events (job_delta). */
+  id?: string;
+  event: E;
+  userId: string;
+  payload: ClientEventMap[E];
+  correlationId?: string;
+}
+
+/** A recorded event as replayed to a socket or listed by GET /notifications. */
+export interface StoredNotification<E extends ClientEventName = ClientEventName> {
+  id: string;
+  event: E;
+  payload: ClientEventMap[E];
+}
+
+/** Second argument of every recorded event sent to a socket: the id to send back as `lastEventId`. */
+export interface ClientEventMeta {
+  id: string;
+}

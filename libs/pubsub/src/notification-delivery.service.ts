@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { ClientSession, SendToClient } from './client-session';
+import { NotificationEnvelope } from './client-events';
+import { MissedQuery, NotificationsService } from './notifications.service';
+import { PubSubSubscriber } from './pubsub-subscriber.service';
+
+export interface OpenSessionOptions {
+  /** The last event id the client saw (canonical stream id): replay every recorded event after it. */
+  lastEventId?: string;
+}
+
+/**
+ * The API side of the bridge, free of Socket.IO: it receives every published event once per process
+ * and hands it to the sessions (sockets) of the event's user on this process, after each new session
+ * has caught up with what it missed.
+ */
+@Injectable()
+export class NotificationDeliveryService implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(NotificationDeliveryService.name);
+  private readonly sessions = new Map<string, Set<ClientSession>>();
+  private readonly catchUps = new WeakMap<ClientSession, Promise<void>>();
+  private readonly cursorWrites = new Map<string, Promise<void>>();
+  private started = false;
+  private stopping = false;
+
+  constructor(
+    private readonly subscriber: PubSubSubscriber,
+    private readonly notifications: NotificationsService,
+  ) {}
+
+  /** Subscribes this process to the bridge (once; the API gateway calls it at start-up). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.subscriber.listen({
+      message: (envelope) => this.dispatch(envelope),
+      resubscribed: () => this.catchUpAll(),
+    });
+  }
+
+  /**
+   * Registers a connected client of `userId`. It first receives what it missed (every recorded event
+   * after `lastEventId`, or without one the job_completed events after the user's disconnect cursor),
+   * then live events; each recorded event once, in order.
+   */
+  open(userId: string, send: SendToClient, options: OpenSessionOptions = {}): ClientSession {
+    this.start();
+    const session = new ClientSession(userId, send);
+    let sessions = this.sessions.get(userId);
+    if (!sessions) this.sessions.set(userId, (sessions = new Set()));
+    sessions.add(session);
+    const { lastEventId } = options;
+    this.scheduleCatchUp(session, () => (lastEventId === undefined ? { onlyCompleted: true } : { after: lastEventId, onlyCompleted: false }));
+    return session;
+  }
+
+  /** The client is gone: remember how far it got, so its next connection without lastEventId resumes there. */
+  close(session: ClientSession): void {
+    if (session.closed) return;
+    // A session that never finished catching up has nothing reliable to remember.
+    const lastId = session.catchingUp ? undefined : session.lastId;
+    session.close();
+    const sessions = this.sessions.get(session.userId);
+    sessions?.delete(session);
+    if (sessions?.size === 0) this.sessions.delete(session.userId);
+    if (lastId !== undefined) this.rememberDelivered(session.userId, lastId);
+  }
+
+  /** Number of open sessions on this process (all users, or one). */
+  sessionCount(userId?: string): number {
+    if (userId !== undefined) return this.sessions.get(userId)?.size ?? 0;
+    let count = 0;
+    for (const sessions of this.sessions.values()) count += sessions.size;
+    return count;
+  }
+
+  /** Stops live delivery and saves every session's cursor while Redis is still connected. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    this.subscriber.stop();
+    for (const sessions of [...this.sessions.values()]) for (const session of [...sessions]) this.close(session);
+    await Promise.all(this.cursorWrites.values());
+  }
+
+  private dispatch(envelope: NotificationEnvelope): void {
+    const sessions = this.sessions.get(envelope.userId);
+    if (!sessions) return;
+    for (const session of sessions) session.deliver(envelope);
+  }
+
+  /** After a subscriber outage every session re-reads the stream from the last id it was sent. */
+  private catchUpAll(): void {
+    for (const sessions of this.sessions.values()) {
+      for (const session of sessions) this.scheduleCatchUp(session, () => ({ after: session.lastId, onlyCompleted: false }));
+    }
+  }
+
+  /** Catch-ups of one session run one after the other; live events are held back from now on. */
+  private scheduleCatchUp(session: ClientSession, query: () => MissedQuery): void {
+    session.startCatchUp();
+    const previous = this.catchUps.get(session) ?? Promise.resolve();
+    const next = previous.then(() => this.catchUp(session, query()));
+    this.catchUps.set(session, next);
+  }
+
+  private async catchUp(session: ClientSession, query: MissedQuery): Promise<void> {
+    session.startCatchUp();
+    for (let attempt = 1; !session.closed && !this.stopping; attempt++) {
+      try {
+        // Subscribed first, read second: whatever is published after the read reaches the session live.
+        await this.subscriber.ready();
+        // A tab of this user that just closed here: read after its cursor is saved.
+        await this.cursorWrites.get(session.userId);
+        const missed = await this.notifications.missed(session.userId, query);
+        session.finishCatchUp(missed.events, missed.lastId);
+        return;
+      } catch (error) {
+        const delayMs = Math.min(attempt * 500, 5000);
+        this.logger.warn(`Replay for user ${session.userId} failed (${(error as Error).message}); retrying in ${delayMs} ms`);
+        await sleep(delayMs);
+      }
+    }
+  }
+
+  private rememberDelivered(userId: string, id: string): void {
+    const write: Promise<void> = (this.cursorWrites.get(userId) ?? Promise.resolve())
+      .then(() => this.notifications.rememberDelivered(userId, id))
+      .catch((error: Error) => this.logger.warn(`Could not save the notification cursor of user ${userId}: ${error.message}`))
+      .finally(() => {
+        if (this.cursorWrites.get(userId) === write) this.cursorWrites.delete(userId);
+      });
+    this.cursorWrites.set(userId, write);
+  }
+}

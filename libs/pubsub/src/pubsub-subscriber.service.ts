@@ -1,0 +1,92 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import Redis from 'ioredis';
+import { redisConfig, RedisConfig } from '@app/config';
+import { CLIENT_EVENT_NAMES, isClientEventName, NotificationEnvelope } from './client-events';
+import { pubsubKeys } from './pubsub-keys';
+import { createSubscriberConnection } from './pubsub-redis.provider';
+
+export interface BridgeListener {
+  /** An event published by any process, for any user. */
+  message(envelope: NotificationEnvelope): void;
+  /** The subscription is back after a Redis outage: events published meanwhile were missed. */
+  resubscribed(): void;
+}
+
+/**
+ * The receiving end of the bridge: one subscriber connection per process, opened only when a listener
+ * registers (the API does, the worker never does).
+ */
+@Injectable()
+export class PubSubSubscriber implements OnApplicationShutdown {
+  private readonly logger = new Logger(PubSubSubscriber.name);
+  private connection?: Redis;
+  private subscribed?: Promise<void>;
+
+  constructor(@Inject(redisConfig.KEY) private readonly config: RedisConfig) {}
+
+  /** Subscribes to every client event channel; `ready()` resolves once Redis has confirmed it. */
+  listen(listener: BridgeListener): void {
+    if (this.connection) throw new Error('PubSubSubscriber already has a listener');
+    const connection = createSubscriberConnection(this.config.url);
+    this.connection = connection;
+    const channels = new Map(CLIENT_EVENT_NAMES.map((event) => [pubsubKeys.channel(this.config.prefix, event), event]));
+
+    connection.on('message', (channel: string, message: string) => {
+      const envelope = channels.has(channel) ? this.parse(message) : undefined;
+      if (envelope) listener.message(envelope);
+    });
+    let lastError = '';
+    connection.on('error', (error: Error) => {
+      if (error.message !== lastError) this.logger.warn(`Redis subscriber: ${error.message}`);
+      lastError = error.message;
+    });
+    let readyBefore = false;
+    connection.on('ready', () => {
+      if (!readyBefore) {
+        readyBefore = true;
+        return;
+      }
+      this.logger.log('Redis subscriber reconnected');
+      lastError = '';
+      // ioredis has re-sent SUBSCRIBE before 'ready'; the PING answer comes after its confirmation.
+      connection.ping().then(
+        () => listener.resubscribed(),
+        () => undefined,
+      );
+    });
+    this.subscribed = connection.subscribe(...channels.keys()).then(() => undefined);
+    this.subscribed.catch((error: Error) => this.logger.error(`Redis subscribe failed: ${error.message}`));
+  }
+
+  /** Resolves when events published from now on will be received. */
+  ready(): Promise<void> {
+    if (!this.subscribed) return Promise.reject(new Error('PubSubSubscriber is not listening'));
+    return this.subscribed;
+  }
+
+  /** Stops receiving (before shutdown flushes per-socket state). */
+  stop(): void {
+    this.connection?.disconnect();
+  }
+
+  onApplicationShutdown(): void {
+    this.stop();
+  }
+
+  private parse(message: string): NotificationEnvelope | undefined {
+    try {
+      const envelope = JSON.parse(message) as Partial<NotificationEnvelope>;
+      const valid =
+        isClientEventName(envelope.event) &&
+        typeof envelope.userId === 'string' &&
+        typeof envelope.payload === 'object' &&
+        envelope.payload !== null &&
+        (envelope.id === undefined || typeof envelope.id === 'string');
+      if (valid) return envelope as NotificationEnvelope;
+    } catch {
+      // reported below
+    }
+    this.logger.warn(`Ignoring a malformed message on the notification channels (${message.length} bytes)`);
+    return undefined;
+  }
+}

@@ -1,0 +1,26 @@
+import { Injectable } from '@nestjs/common';
+import { ClientEventMap, ClientEventName, isRecordedEvent } from './client-events';
+import { NotificationRepository } from './notification.repository';
+
+/**
+ * Announces an event to every socket of a user, on every API instance. Recorded events (job_completed,
+ * job_status) are stored in the user's stream before they are published, so a client that is offline
+ * gets them when it comes back; job_delta is published only.
+ */
+@Injectable()
+export class PubSubService {
+  constructor(private readonly repository: NotificationRepository) {}
+
+  /**
+   * Records (when the event is replayable) and publishes `payload`, exactly as clients receive it.
+   * Rejects when Redis is unavailable; the event is then neither recorded nor sent.
+   */
+  async publish<E extends ClientEventName>(event: E, userId: string, payload: ClientEventMap[E], meta: { correlationId?: string } = {}): Promise<void> {
+    if (!userId) throw new Error(`publish(${event}): userId is required`);
+    const owner = (payload as { userId?: unknown }).userId;
+    if (owner !== undefined && owner !== userId) throw new Error(`publish(${event}): payload.userId does not match the recipient`);
+    const envelope = { event, userId, payload, correlationId: meta.correlationId };
+    if (isRecordedEvent(event)) await this.repository.appendAndPublish(envelope);
+    else await this.repository.publish(envelope);
+  }
+}
