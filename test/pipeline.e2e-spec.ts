@@ -158,12 +158,14 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     await until(accepted.jobId, 'processing');
     await worker!.stop('SIGKILL');
     worker = await startWorker(env);
-    const completed = await until(accepted.jobId, 'completed', 30_000);
+    const completed = await until(accepted.jobId, 'completed', 30_000).catch((error) => {
+      throw new Error(`${error.message}\n${worker!.output()}`);
+    });
     expect(completed.generatedContent).toBe(stubAnswerFor(prompt));
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await job(accepted.jobId)).status).toBe('completed');
     expect(requestsFor('worker dies').length).toBeGreaterThanOrEqual(2);
-  });
+  }, 60_000);
 
   it('drains on SIGTERM: the active job finishes before the worker exits', async () => {
     const prompt = 'graceful [[stub:latency=800]]';

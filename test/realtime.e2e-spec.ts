@@ -1,4 +1,9 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { freePort, startRedis, stopProcess } from '../scripts/services';
 import { JobCompletedEvent, NotificationDeliveryService, PubSubService } from '@app/pubsub';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import {
@@ -40,6 +45,7 @@ async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> 
 describe('Real-time notifications (Socket.IO through the real app)', () => {
   let env: Env;
   let api: RunningApi;
+  let second: RunningApi | undefined;
   let pubsub: PubSubService;
 
   /** The server has processed the disconnect of every socket of the user (its cursor is then saved). */
@@ -51,7 +57,11 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
     pubsub = api.app.get(PubSubService);
   });
   afterEach(() => disconnectAll());
-  afterAll(() => api.close());
+  afterAll(async () => {
+    // Passport keeps one 'jwt' strategy per process (the last app's): the second app closes last of all.
+    await api.close();
+    await second?.close();
+  });
 
   describe('authentication', () => {
     let user: User;
@@ -129,28 +139,24 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
     });
 
     it('reaches sockets on every API instance from one publish', async () => {
-      const second = await startApi(env);
-      try {
-        const user = await registerUser(api.url);
-        const other = await registerUser(second.url);
-        const onFirst = await connectSocket(api.url, user.token);
-        const onSecond = await connectSocket(second.url, user.token);
-        const otherOnSecond = await connectSocket(second.url, other.token);
+      second = await startApi(env);
+      const user = await registerUser(api.url);
+      const other = await registerUser(second.url);
+      const onFirst = await connectSocket(api.url, user.token);
+      const onSecond = await connectSocket(second.url, user.token);
+      const otherOnSecond = await connectSocket(second.url, other.token);
 
-        const payload = completed(user.id);
-        await second.app.get(PubSubService).publish('job_completed', user.id, payload);
+      const payload = completed(user.id);
+      await pubsub.publish('job_completed', user.id, payload);
 
-        const [first, other2] = [await nextEvent(onFirst, 'job_completed'), await nextEvent(onSecond, 'job_completed')];
-        expect(first.payload).toEqual(payload);
-        expect(other2.payload).toEqual(payload);
-        expect(other2.id).toBe(first.id);
-        await expectNoEvent(otherOnSecond, 'job_completed', 300);
-        expect(receivedEvents(onFirst)).toHaveLength(1);
-        expect(receivedEvents(onSecond)).toHaveLength(1);
-      } finally {
-        disconnectAll();
-        await second.close();
-      }
+      const fromFirst = await nextEvent(onFirst, 'job_completed');
+      const fromSecond = await nextEvent(onSecond, 'job_completed');
+      expect(fromFirst.payload).toEqual(payload);
+      expect(fromSecond.payload).toEqual(payload);
+      expect(fromSecond.id).toBe(fromFirst.id);
+      await expectNoEvent(otherOnSecond, 'job_completed', 300);
+      expect(receivedEvents(onFirst)).toHaveLength(1);
+      expect(receivedEvents(onSecond)).toHaveLength(1);
     });
   });
 
@@ -327,6 +333,48 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
       expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
       const refused = await handshake('http://evil.example');
       expect(refused.status).toBe(403);
+    });
+  });
+
+  // Last: it starts an app of its own (see afterAll about Passport's per-process strategy).
+  describe('Redis restarts', () => {
+    it('keeps delivering, once each, when the subscriber connection drops and when Redis restarts', async () => {
+      const port = await freePort();
+      const dataDir = mkdtempSync(join(tmpdir(), 'aicg-realtime-redis-'));
+      let redis = await startRedis({ port, dataDir });
+      const local = await startApi(testEnv('realtime-restart', { REDIS_URL: `redis://127.0.0.1:${port}` }));
+      const admin = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: null });
+      try {
+        const localPubSub = local.app.get(PubSubService);
+        const user = await registerUser(local.url);
+        const socket = await connectSocket(local.url, user.token);
+
+        // Only the subscriber goes: what is published before it is back arrives by the catch-up.
+        await admin.client('KILL', 'TYPE', 'pubsub');
+        const first = completed(user.id);
+        await localPubSub.publish('job_completed', user.id, first);
+        expect((await nextEvent(socket, 'job_completed', undefined, 10_000)).payload).toEqual(first);
+
+        await stopProcess(redis, 'SIGTERM');
+        redis = await startRedis({ port, dataDir });
+        const second = completed(user.id);
+        // The command connection fails fast until it has reconnected.
+        const deadline = Date.now() + 10_000;
+        while (!(await localPubSub.publish('job_completed', user.id, second).then(() => true, () => false))) {
+          if (Date.now() > deadline) throw new Error('Redis did not come back');
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect((await nextEvent(socket, 'job_completed', (payload) => payload.jobId === second.jobId, 10_000)).payload).toEqual(second);
+
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(receivedEvents(socket, ['job_completed']).map((entry) => entry.payload.jobId)).toEqual([first.jobId, second.jobId]);
+      } finally {
+        disconnectAll();
+        admin.disconnect();
+        await local.close();
+        await stopProcess(redis);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
     });
   });
 });

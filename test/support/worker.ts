@@ -20,7 +20,7 @@ export async function startWorker(env: Env, timeoutMs = 20_000): Promise<Running
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const worker = { child, output: () => output, stop: (signal: NodeJS.Signals = 'SIGTERM') => stopProcess(child, signal, 15_000) };
   const deadline = Date.now() + timeoutMs;
-  while (!output.includes('Processing "content-generation"')) {
+  while (!output.includes('Worker started')) {
     if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
     if (Date.now() > deadline) {
       await worker.stop('SIGKILL');

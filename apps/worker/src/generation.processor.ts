@@ -5,12 +5,13 @@ import { Job, UnrecoverableError, Worker } from 'bullmq';
 import { generationConfig, GenerationConfig } from '@app/config';
 import { GENERATION_QUEUE, GenerationService, isRetryable, JobName, JobPayloadMap, safeErrorMessage } from '@app/jobs';
 import { LlmError } from '@app/openrouter';
+import { workerOptions } from './worker-options';
 
 type GenerateJob = Job<JobPayloadMap['generate']>;
 type Handlers = { [Name in JobName]: (job: Job<JobPayloadMap[Name]>) => Promise<void> };
 
 /** Turns BullMQ deliveries into GenerationService calls and maps outcomes to BullMQ's retry semantics. */
-@Processor(GENERATION_QUEUE, { autorun: false })
+@Processor(GENERATION_QUEUE, workerOptions())
 export class GenerationProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(GenerationProcessor.name);
 
@@ -21,18 +22,7 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
     super();
   }
 
-  /** Worker options come from validated config, so they are applied here rather than in the decorator. */
   onApplicationBootstrap(): void {
-    Object.assign(this.worker.opts, {
-      concurrency: this.config.concurrency,
-      // BullMQ's manual rate limit (Retry-After) needs a limiter; "off" is a limit no one reaches.
-      limiter: this.config.rateLimit ?? { max: Number.MAX_SAFE_INTEGER, duration: 1000 },
-      lockDuration: this.config.lockDurationMs,
-      stalledInterval: this.config.stalledIntervalMs,
-      maxStalledCount: 2,
-    });
-    this.worker.concurrency = this.config.concurrency;
-    void this.worker.run().catch((error: Error) => this.logger.error(`Worker stopped: ${error.message}`));
     this.logger.log(`Processing "${GENERATION_QUEUE}" with concurrency ${this.config.concurrency}`);
   }
 

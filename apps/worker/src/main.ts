@@ -1,14 +1,29 @@
+import { existsSync } from 'node:fs';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
 import { ConfigValidationError } from '@app/config';
-import { WorkerModule } from './worker.module';
 
 /** The worker has no HTTP server: a Nest application context running BullMQ processors. */
 async function bootstrap(): Promise<void> {
+  // Worker options are read when the processor is loaded, so .env must be in process.env before that.
+  if (process.env.NODE_ENV !== 'test' && existsSync('.env')) process.loadEnvFile('.env');
+  const { WorkerModule } = await import('./worker.module');
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // Our own signal handling (not enableShutdownHooks) so a drained worker exits 0 instead of re-raising the signal.
+  const shutdown = (signal: string) => {
+    NestLogger.log(`${signal}: draining`, 'Bootstrap');
+    app.close().then(
+      () => process.exit(0),
+      (error: Error) => {
+        NestLogger.error(`Shutdown failed: ${error.message}`, 'Bootstrap');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
   NestLogger.log('Worker started', 'Bootstrap');
 }
 

@@ -2,23 +2,20 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
-import { PassportModule } from '@nestjs/passport';
 import { authConfig, AuthConfig } from '@app/config';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
-import { JwtStrategy } from './jwt.strategy';
 import { PasswordHasher } from './password';
 import { JWT_ALGORITHM } from './auth.types';
 import { User, UserSchema } from './user.schema';
 import { UserRepository } from './user.repository';
 
-const services = [AuthService, PasswordHasher, JwtStrategy, JwtAuthGuard];
+const services = [AuthService, PasswordHasher, JwtAuthGuard];
 const repositories = [UserRepository];
 
 @Module({
   imports: [
     ConfigModule.forFeature(authConfig),
-    PassportModule,
     MongooseModule.forFeature([{ name: User.name, schema: UserSchema }]),
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(authConfig)],

@@ -41,7 +41,7 @@ export class AuthService {
     return user;
   }
 
-  /** The same checks for REST (JwtStrategy) and sockets: signature, algorithm, expiry, an active user. */
+  /** The checks for REST (JwtAuthGuard) and sockets alike: signature, pinned algorithm, expiry, an active user. */
   async verifyToken(token: string): Promise<AuthUser & { expiresAt?: Date }> {
     let payload: JwtPayload;
     try {
@@ -53,7 +53,7 @@ export class AuthService {
     return { ...user, expiresAt: payload.exp ? new Date(payload.exp * 1000) : undefined };
   }
 
-  async userForPayload(payload: JwtPayload): Promise<AuthUser> {
+  private async userForPayload(payload: JwtPayload): Promise<AuthUser> {
     const user = typeof payload.sub === 'string' ? await this.users.findById(payload.sub) : undefined;
     if (!user || user.status !== 'active') throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
     return { id: user._id, email: user.email, name: user.name };

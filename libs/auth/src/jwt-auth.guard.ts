@@ -1,20 +1,39 @@
-import { ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
-import { createParamDecorator } from '@nestjs/common';
-import { AuthGuard } from '@nestjs/passport';
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
 import { DomainError } from '@app/common';
+import { AuthService } from './auth.service';
 import { AuthUser } from './auth.types';
 
+interface AuthenticatedRequest {
+  headers: Record<string, string | string[] | undefined>;
+  user?: AuthUser;
+}
+
+/** Extracts the token of an `Authorization: Bearer <token>` header. */
+export function bearerToken(header: unknown): string | undefined {
+  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
+  return match?.[1];
+}
+
+/**
+ * REST authentication with the very checks the Socket.IO handshake uses (AuthService.verifyToken).
+ * Not Passport: its strategy registry is process-global, so a second app in one process (tests, two
+ * API instances) would verify tokens against the other app's database connection.
+ */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
-  override handleRequest<T>(error: unknown, user: T): T {
-    // A dependency failure (database down) must surface as itself, not as a 401.
-    if (error && !(error instanceof DomainError)) throw error;
-    if (!user) throw new UnauthorizedException('Invalid or missing token');
-    return user;
+export class JwtAuthGuard implements CanActivate {
+  constructor(private readonly auth: AuthService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new DomainError('UNAUTHENTICATED', 'Missing bearer token');
+    const { expiresAt: _expiresAt, ...user } = await this.auth.verifyToken(token);
+    request.user = user;
+    return true;
   }
 }
 
-/** The authenticated caller, as JwtStrategy resolved it. */
+/** The authenticated caller, as JwtAuthGuard resolved it. */
 export const CurrentUser = createParamDecorator(
-  (_data: unknown, context: ExecutionContext): AuthUser => context.switchToHttp().getRequest<{ user: AuthUser }>().user,
+  (_data: unknown, context: ExecutionContext): AuthUser => context.switchToHttp().getRequest<AuthenticatedRequest>().user!,
 );

@@ -69,8 +69,9 @@ export class JobRepository {
     return this.transition(jobId, ['processing'], { status: 'queued', error });
   }
 
+  /** From any unfinished state: a duplicate delivery may have marked the job for retry meanwhile. */
   async markCompleted(jobId: string, result: CompletedJob): Promise<JobView | undefined> {
-    return this.transition(jobId, ['processing'], { ...result, status: 'completed', completedAt: new Date() }, { error: 1 });
+    return this.transition(jobId, UNFINISHED_STATUSES, { ...result, status: 'completed', completedAt: new Date() }, { error: 1 });
   }
 
   async markFailed(jobId: string, error: string, attempts?: number): Promise<JobView | undefined> {

@@ -8,9 +8,9 @@ export type SendToClient = <E extends ClientEventName>(event: E, payload: Client
 const MAX_BUFFERED_EPHEMERAL = 1000;
 
 /**
- * One connected client. It sends each recorded event at most once and in id order: events replayed
- * from the stream go out first, live events that arrived meanwhile are held back and then sent unless
- * the replay already covered them.
+ * One connected client. It sends each recorded event at most once and in id order: while it catches
+ * up, live events are held back, then merged with the replayed ones (a live event is never dropped for
+ * being filtered out of the replay).
  */
 export class ClientSession {
   /** Newest recorded event id this client was sent or deliberately skipped. */
@@ -19,10 +19,14 @@ export class ClientSession {
   private ephemeralBuffered = 0;
   private closedFlag = false;
 
+  /** `lastId`: the id the client says it has seen already (lastEventId); nothing up to it is sent. */
   constructor(
     readonly userId: string,
     private readonly send: SendToClient,
-  ) {}
+    lastId?: string,
+  ) {
+    this.lastId = lastId;
+  }
 
   get closed(): boolean {
     return this.closedFlag;
@@ -49,16 +53,23 @@ export class ClientSession {
   }
 
   /**
-   * Sends the replayed events, then the held-back live ones that are newer; `readUpTo` is the newest id
-   * the replay looked at, including events it filtered out on purpose.
+   * Sends the replayed events and the held-back live ones merged in id order, each once. The caller
+   * makes sure every live event published before the read has arrived (held back) by now, so nothing
+   * up to `readUpTo` (the newest id the read looked at, also if filtered out) can still come later.
    */
   finishCatchUp(replayed: StoredNotification[], readUpTo?: string): void {
     const held = this.buffer ?? [];
     this.buffer = undefined;
     this.ephemeralBuffered = 0;
-    for (const event of replayed) this.emit(event);
+    let next = 0;
+    for (const envelope of held) {
+      if (envelope.id !== undefined) {
+        while (next < replayed.length && compareStreamIds(replayed[next].id, envelope.id) < 0) this.emit(replayed[next++]);
+      }
+      this.emit(envelope);
+    }
+    while (next < replayed.length) this.emit(replayed[next++]);
     this.lastId = maxStreamId(this.lastId, readUpTo);
-    for (const envelope of held) this.emit(envelope);
   }
 
   close(): void {

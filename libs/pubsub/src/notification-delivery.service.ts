@@ -1,9 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { ClientSession, SendToClient } from './client-session';
 import { NotificationEnvelope } from './client-events';
 import { MissedQuery, NotificationsService } from './notifications.service';
 import { PubSubSubscriber } from './pubsub-subscriber.service';
+import { streamIdTime } from './stream-id';
+
+const MAX_CLOCK_SKEW_MS = 60_000;
 
 export interface OpenSessionOptions {
   /** The last event id the client saw (canonical stream id): replay every recorded event after it. */
@@ -46,11 +48,12 @@ export class NotificationDeliveryService implements BeforeApplicationShutdown {
    */
   open(userId: string, send: SendToClient, options: OpenSessionOptions = {}): ClientSession {
     this.start();
-    const session = new ClientSession(userId, send);
+    // An id from the future (a client's bogus value) would hold back every event: fall back to the cursor.
+    const lastEventId = options.lastEventId !== undefined && streamIdTime(options.lastEventId) <= Date.now() + MAX_CLOCK_SKEW_MS ? options.lastEventId : undefined;
+    const session = new ClientSession(userId, send, lastEventId);
     let sessions = this.sessions.get(userId);
     if (!sessions) this.sessions.set(userId, (sessions = new Set()));
     sessions.add(session);
-    const { lastEventId } = options;
     this.scheduleCatchUp(session, () => (lastEventId === undefined ? { onlyCompleted: true } : { after: lastEventId, onlyCompleted: false }));
     return session;
   }
@@ -58,8 +61,7 @@ export class NotificationDeliveryService implements BeforeApplicationShutdown {
   /** The client is gone: remember how far it got, so its next connection without lastEventId resumes there. */
   close(session: ClientSession): void {
     if (session.closed) return;
-    // A session that never finished catching up has nothing reliable to remember.
-    const lastId = session.catchingUp ? undefined : session.lastId;
+    const { lastId } = session;
     session.close();
     const sessions = this.sessions.get(session.userId);
     sessions?.delete(session);
@@ -113,12 +115,14 @@ export class NotificationDeliveryService implements BeforeApplicationShutdown {
         // A tab of this user that just closed here: read after its cursor is saved.
         await this.cursorWrites.get(session.userId);
         const missed = await this.notifications.missed(session.userId, query);
+        // The live copies of everything the read saw are now held back too, so the merge is complete.
+        await this.subscriber.sync();
         session.finishCatchUp(missed.events, missed.lastId);
         return;
       } catch (error) {
         const delayMs = Math.min(attempt * 500, 5000);
         this.logger.warn(`Replay for user ${session.userId} failed (${(error as Error).message}); retrying in ${delayMs} ms`);
-        await sleep(delayMs);
+        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
       }
     }
   }

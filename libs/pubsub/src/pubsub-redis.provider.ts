@@ -16,9 +16,10 @@ export const pubSubConnectionProvider: Provider = {
  * The subscriber connection: unlike the command connection it keeps an offline queue and retries
  * forever, so a Redis restart ends with the channels subscribed again (ioredis resubscribes by itself).
  */
-export function createSubscriberConnection(url: string): Redis {
+export function createSubscriberConnection(url: string, prefix: string): Redis {
   return new Redis(url, {
-    connectionName: 'pubsub-subscriber',
+    // Named after the prefix, so an operator (or a test) can tell the stacks' subscribers apart in CLIENT LIST.
+    connectionName: `pubsub-subscriber:${prefix}`,
     enableOfflineQueue: true,
     autoResubscribe: true,
     maxRetriesPerRequest: null,

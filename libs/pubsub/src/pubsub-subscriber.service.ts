@@ -27,7 +27,7 @@ export class PubSubSubscriber implements OnApplicationShutdown {
   /** Subscribes to every client event channel; `ready()` resolves once Redis has confirmed it. */
   listen(listener: BridgeListener): void {
     if (this.connection) throw new Error('PubSubSubscriber already has a listener');
-    const connection = createSubscriberConnection(this.config.url);
+    const connection = createSubscriberConnection(this.config.url, this.config.prefix);
     this.connection = connection;
     const channels = new Map(CLIENT_EVENT_NAMES.map((event) => [pubsubKeys.channel(this.config.prefix, event), event]));
 
@@ -62,6 +62,15 @@ export class PubSubSubscriber implements OnApplicationShutdown {
   ready(): Promise<void> {
     if (!this.subscribed) return Promise.reject(new Error('PubSubSubscriber is not listening'));
     return this.subscribed;
+  }
+
+  /**
+   * Resolves once every message published before this call has been received (and dispatched): Redis
+   * answers a PING on the subscriber connection after the messages already queued for it.
+   */
+  async sync(): Promise<void> {
+    await this.ready();
+    await this.connection!.ping();
   }
 
   /** Stops receiving (before shutdown flushes per-socket state). */

@@ -24,3 +24,8 @@ export function maxStreamId(a: string | undefined, b: string | undefined): strin
   if (b === undefined) return a;
   return compareStreamIds(a, b) >= 0 ? a : b;
 }
+
+/** The millisecond timestamp part of a canonical stream id. */
+export function streamIdTime(id: string): number {
+  return Number(id.split('-')[0]);
+}

@@ -1,0 +1,144 @@
+import { ClientEventName, NotificationEnvelope, StoredNotification } from './client-events';
+import { NotificationDeliveryService } from './notification-delivery.service';
+import { NotificationsService } from './notifications.service';
+import { BridgeListener, PubSubSubscriber } from './pubsub-subscriber.service';
+
+const userId = '64b7f0c2a1b2c3d4e5f60718';
+const otherUserId = '64b7f0c2a1b2c3d4e5f60719';
+
+const eventStub = {
+  completed: (id: string, owner = userId): StoredNotification => ({
+    id,
+    event: 'job_completed',
+    payload: { userId: owner, jobId: `job-${id}`, status: 'completed', completedAt: '2026-01-01T00:00:00.000Z' },
+  }),
+};
+const live = (event: StoredNotification, owner = userId): NotificationEnvelope => ({ ...event, userId: owner });
+
+function strictNotifications(): jest.Mocked<NotificationsService> {
+  const unexpected = (name: string) => jest.fn(() => Promise.reject(new Error(`unexpected call: ${name}`)));
+  return { list: unexpected('list'), missed: unexpected('missed'), rememberDelivered: unexpected('rememberDelivered') } as unknown as jest.Mocked<NotificationsService>;
+}
+
+function fakeSubscriber(): jest.Mocked<PubSubSubscriber> & { listener?: BridgeListener } {
+  const subscriber = {
+    listener: undefined as BridgeListener | undefined,
+    listen: jest.fn((listener: BridgeListener) => void (subscriber.listener = listener)),
+    ready: jest.fn(() => Promise.resolve()),
+    sync: jest.fn(() => Promise.resolve()),
+    stop: jest.fn(),
+  };
+  return subscriber as unknown as jest.Mocked<PubSubSubscriber> & { listener?: BridgeListener };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe(NotificationDeliveryService.name, () => {
+  let sut: NotificationDeliveryService;
+  let notifications: jest.Mocked<NotificationsService>;
+  let subscriber: ReturnType<typeof fakeSubscriber>;
+  let sent: { event: ClientEventName; id?: string }[];
+  const send = (event: ClientEventName, _payload: unknown, meta?: { id: string }) => void sent.push({ event, id: meta?.id });
+
+  beforeEach(() => {
+    notifications = strictNotifications();
+    subscriber = fakeSubscriber();
+    sent = [];
+    sut = new NotificationDeliveryService(subscriber, notifications);
+    sut.start();
+  });
+
+  it('subscribes once', () => {
+    sut.start();
+    expect(subscriber.listen).toHaveBeenCalledTimes(1);
+  });
+
+  it('replays the missed completions of a client without lastEventId, then delivers live events of its user only', async () => {
+    notifications.missed.mockResolvedValueOnce({ events: [eventStub.completed('5-0')], lastId: '6-0' });
+    sut.open(userId, send);
+    await flush();
+
+    subscriber.listener!.message(live(eventStub.completed('7-0')));
+    subscriber.listener!.message(live(eventStub.completed('8-0', otherUserId), otherUserId));
+
+    expect(notifications.missed).toHaveBeenCalledWith(userId, { onlyCompleted: true });
+    expect(subscriber.sync).toHaveBeenCalled();
+    expect(sent).toEqual([
+      { event: 'job_completed', id: '5-0' },
+      { event: 'job_completed', id: '7-0' },
+    ]);
+  });
+
+  it('replays everything after lastEventId, and ignores one from the future', async () => {
+    notifications.missed.mockResolvedValue({ events: [], lastId: undefined });
+    sut.open(userId, send, { lastEventId: '3-0' });
+    sut.open(userId, send, { lastEventId: `${Date.now() + 3_600_000}-0` });
+    await flush();
+    expect(notifications.missed.mock.calls).toEqual([
+      [userId, { after: '3-0', onlyCompleted: false }],
+      [userId, { onlyCompleted: true }],
+    ]);
+  });
+
+  it('saves the cursor when a client leaves, and reads after it is saved when a client of that user comes back', async () => {
+    notifications.missed.mockResolvedValueOnce({ events: [eventStub.completed('5-0')], lastId: '5-0' });
+    const session = sut.open(userId, send);
+    await flush();
+    let saved!: () => void;
+    notifications.rememberDelivered.mockReturnValueOnce(new Promise<void>((resolve) => (saved = resolve)));
+
+    sut.close(session);
+    notifications.missed.mockResolvedValueOnce({ events: [], lastId: undefined });
+    sut.open(userId, send);
+    await flush();
+    expect(notifications.rememberDelivered).toHaveBeenCalledWith(userId, '5-0');
+    expect(notifications.missed).toHaveBeenCalledTimes(1);
+
+    saved();
+    await flush();
+    expect(notifications.missed).toHaveBeenCalledTimes(2);
+    expect(sut.sessionCount(userId)).toBe(1);
+  });
+
+  it('retries a replay that failed, holding live events back meanwhile', async () => {
+    jest.useFakeTimers();
+    try {
+      notifications.missed.mockRejectedValueOnce(new Error('Connection is closed.')).mockResolvedValueOnce({ events: [eventStub.completed('5-0')], lastId: '5-0' });
+      sut.open(userId, send);
+      await jest.advanceTimersByTimeAsync(0);
+      subscriber.listener!.message(live(eventStub.completed('6-0')));
+      expect(sent).toEqual([]);
+
+      await jest.advanceTimersByTimeAsync(500);
+      expect(sent.map((entry) => entry.id)).toEqual(['5-0', '6-0']);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('catches every session up again from its last id after the subscription was lost', async () => {
+    notifications.missed.mockResolvedValueOnce({ events: [eventStub.completed('5-0')], lastId: '5-0' });
+    sut.open(userId, send);
+    await flush();
+
+    notifications.missed.mockResolvedValueOnce({ events: [eventStub.completed('6-0')], lastId: '6-0' });
+    subscriber.listener!.resubscribed();
+    await flush();
+
+    expect(notifications.missed).toHaveBeenLastCalledWith(userId, { after: '5-0', onlyCompleted: false });
+    expect(sent.map((entry) => entry.id)).toEqual(['5-0', '6-0']);
+  });
+
+  it('stops delivery and saves every cursor before shutdown', async () => {
+    notifications.missed.mockResolvedValueOnce({ events: [eventStub.completed('5-0')], lastId: '5-0' });
+    sut.open(userId, send);
+    await flush();
+    notifications.rememberDelivered.mockResolvedValueOnce(undefined);
+
+    await sut.beforeApplicationShutdown();
+
+    expect(subscriber.stop).toHaveBeenCalled();
+    expect(notifications.rememberDelivered).toHaveBeenCalledWith(userId, '5-0');
+    expect(sut.sessionCount()).toBe(0);
+  });
+});

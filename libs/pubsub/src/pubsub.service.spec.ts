@@ -1,0 +1,56 @@
+import { JobCompletedEvent } from './client-events';
+import { NotificationRepository } from './notification.repository';
+import { PubSubService } from './pubsub.service';
+
+const userId = '64b7f0c2a1b2c3d4e5f60718';
+const completedStub: JobCompletedEvent = { userId, jobId: 'job-1', status: 'completed', generatedContent: 'text', completedAt: '2026-01-01T00:00:00.000Z' };
+
+function strictRepository(): jest.Mocked<NotificationRepository> {
+  const unexpected = (name: string) => jest.fn(() => Promise.reject(new Error(`unexpected call: ${name}`)));
+  return {
+    appendAndPublish: unexpected('appendAndPublish'),
+    publish: unexpected('publish'),
+    readAfter: unexpected('readAfter'),
+    cursor: unexpected('cursor'),
+    advanceCursor: unexpected('advanceCursor'),
+  } as unknown as jest.Mocked<NotificationRepository>;
+}
+
+describe(PubSubService.name, () => {
+  let sut: PubSubService;
+  let repository: jest.Mocked<NotificationRepository>;
+
+  beforeEach(() => {
+    repository = strictRepository();
+    sut = new PubSubService(repository);
+  });
+
+  it('records job_completed before publishing it, in one step, with the payload unchanged', async () => {
+    repository.appendAndPublish.mockResolvedValueOnce('1-0');
+    await sut.publish('job_completed', userId, completedStub, { correlationId: 'corr' });
+    expect(repository.appendAndPublish).toHaveBeenCalledWith({ event: 'job_completed', userId, payload: completedStub, correlationId: 'corr' });
+  });
+
+  it('records job_status too', async () => {
+    repository.appendAndPublish.mockResolvedValueOnce('1-0');
+    await sut.publish('job_status', userId, { jobId: 'job-1', status: 'retrying', attempt: 2 });
+    expect(repository.appendAndPublish).toHaveBeenCalledTimes(1);
+  });
+
+  it('publishes job_delta without recording it', async () => {
+    repository.publish.mockResolvedValueOnce(undefined);
+    const payload = { jobId: 'job-1', attempt: 1, seq: 0, text: 'Hi' };
+    await sut.publish('job_delta', userId, payload);
+    expect(repository.publish).toHaveBeenCalledWith({ event: 'job_delta', userId, payload, correlationId: undefined });
+  });
+
+  it('refuses a payload addressed to another user, and a missing recipient', async () => {
+    await expect(sut.publish('job_completed', 'someone-else', completedStub)).rejects.toThrow(/does not match/);
+    await expect(sut.publish('job_status', '', { jobId: 'j', status: 'queued', attempt: 0 })).rejects.toThrow(/userId is required/);
+  });
+
+  it('lets a Redis failure reach the caller', async () => {
+    repository.appendAndPublish.mockRejectedValueOnce(new Error('Connection is closed.'));
+    await expect(sut.publish('job_completed', userId, completedStub)).rejects.toThrow('Connection is closed.');
+  });
+});
