@@ -1,8 +1,10 @@
 import { Logger } from '@nestjs/common';
-import { ConfigValidationError } from '@app/config';
+import { checkConfiguration, ConfigValidationError, loadDotEnv } from '@app/config';
 import { createApiApp } from './create-app';
 
 async function bootstrap(): Promise<void> {
+  loadDotEnv();
+  checkConfiguration();
   const app = await createApiApp();
   const port = Number(process.env.PORT ?? 5000);
   await app.listen({ port, host: process.env.HOST ?? '0.0.0.0' });

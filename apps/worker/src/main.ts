@@ -1,13 +1,13 @@
-import { existsSync } from 'node:fs';
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { ConfigValidationError } from '@app/config';
+import { checkConfiguration, ConfigValidationError, loadDotEnv } from '@app/config';
 
 /** The worker has no HTTP server: a Nest application context running BullMQ processors. */
 async function bootstrap(): Promise<void> {
   // Worker options are read when the processor is loaded, so .env must be in process.env before that.
-  if (process.env.NODE_ENV !== 'test' && existsSync('.env')) process.loadEnvFile('.env');
+  loadDotEnv();
+  checkConfiguration();
   const { WorkerModule } = await import('./worker.module');
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));

@@ -1,5 +1,6 @@
 export * from './app.config';
 export * from './auth.config';
+export * from './check-configuration';
 export * from './generation.config';
 export * from './mongo.config';
 export * from './openrouter.config';

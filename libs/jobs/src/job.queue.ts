@@ -1,26 +1,28 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { generationConfig, GenerationConfig } from '@app/config';
+import { RedisConnection } from '@app/common';
+import { generationConfig, GenerationConfig, redisConfig, RedisConfig } from '@app/config';
 import { GENERATION_QUEUE, JobPayloadMap } from './job.types';
 
 const ADD_TIMEOUT_MS = 2000;
 
-/** The only place that adds BullMQ jobs: the BullMQ id is our jobId, so a job is queued once. */
+/**
+ * The only place that adds BullMQ jobs; the BullMQ id is our jobId, so a job is queued once. It rides
+ * on the request-path Redis connection (no offline queue), so an add with Redis down fails fast.
+ */
 @Injectable()
-export class JobQueue {
+export class JobQueue implements OnApplicationShutdown {
+  private readonly queue: Queue;
+
   constructor(
-    @InjectQueue(GENERATION_QUEUE) private readonly queue: Queue,
+    redis: RedisConnection,
+    @Inject(redisConfig.KEY) redisSettings: RedisConfig,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
   ) {
+    this.queue = new Queue(GENERATION_QUEUE, { connection: redis, prefix: redisSettings.prefix });
     const logger = new Logger(JobQueue.name);
-    let lastError = '';
-    // BullMQ reports every failed reconnect; an add() while Redis is down fails on its own (503).
-    queue.on('error', (error: Error) => {
-      if (error.message !== lastError) logger.warn(`Queue connection: ${error.message}`);
-      lastError = error.message;
-    });
+    this.queue.on('error', (error: Error) => logger.debug(`Queue connection: ${error.message}`));
   }
 
   async addGeneration(payload: JobPayloadMap['generate'], delayMs: number): Promise<void> {
@@ -36,5 +38,10 @@ export class JobQueue {
     // BullMQ waits for a first connection indefinitely; the caller must hear "unavailable" instead. Should
     // the add still land later, the worker finds no record for it and drops it.
     await Promise.race([added, sleep(ADD_TIMEOUT_MS).then(() => Promise.reject(new Error('Queue did not answer in time')))]);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // The connection is shared (RedisModule closes it), so this only releases BullMQ's listeners.
+    await this.queue.close().catch(() => undefined);
   }
 }

@@ -15,31 +15,19 @@ import { JobsService } from './jobs.service';
 
 const jobModel = MongooseModule.forFeature([{ name: Job.name, schema: JobSchema }]);
 
-/**
- * BullMQ's shared Redis settings. The API's producer has no offline queue, so an enqueue with Redis
- * down fails at once (503); the worker's connections wait and reconnect instead.
- */
-function bullRoot(role: 'producer' | 'worker') {
-  return BullModule.forRootAsync({
-    imports: [ConfigModule.forFeature(redisConfig)],
-    inject: [redisConfig.KEY],
-    useFactory: (config: RedisConfig) => ({
-      prefix: config.prefix,
-      connection:
-        role === 'producer'
-          ? { url: config.url, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 }
-          : { url: config.url, maxRetriesPerRequest: null },
-    }),
-  });
-}
+/** The worker's BullMQ connections wait for Redis and reconnect by themselves (no request is waiting on them). */
+const bullWorkerRoot = BullModule.forRootAsync({
+  imports: [ConfigModule.forFeature(redisConfig)],
+  inject: [redisConfig.KEY],
+  useFactory: (config: RedisConfig) => ({ prefix: config.prefix, connection: { url: config.url, maxRetriesPerRequest: null } }),
+});
 
 /** The API side: enqueue, read and save jobs. */
 @Module({
   imports: [
     ConfigModule.forFeature(generationConfig),
+    ConfigModule.forFeature(redisConfig),
     jobModel,
-    bullRoot('producer'),
-    BullModule.registerQueue({ name: GENERATION_QUEUE }),
     ContentModule,
   ],
   providers: [JobsService, JobRepository, JobQueue],
@@ -53,7 +41,7 @@ export class JobsModule {}
     ConfigModule.forFeature(generationConfig),
     ConfigModule.forFeature(realtimeConfig),
     jobModel,
-    bullRoot('worker'),
+    bullWorkerRoot,
     BullModule.registerQueue({ name: GENERATION_QUEUE }),
     OpenRouterModule,
     PubSubModule,
