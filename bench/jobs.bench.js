@@ -24,7 +24,7 @@ async function enqueueThroughput() {
     const non2xx = result.non2xx + result.errors;
     console.log(
       `enqueue: ${result.requests.average.toFixed(0)} requests/s, latency p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms ` +
-        `(${CONNECTIONS} connections, ${DURATION_S} s, ${result.requests.total} requests, ${non2xx} not 202, worker not running)`,
+        `(${CONNECTIONS} connections, ${DURATION_S} s, ${result.requests.total} requests, ${non2xx} not 202, worker not running, ${stack.database})`,
     );
   } finally {
     await stack.stop();
@@ -65,7 +65,7 @@ async function endToEnd() {
     const elapsed = (Date.now() - started) / 1000;
     console.log(
       `end-to-end: ${BATCH} jobs enqueued→completed in ${elapsed.toFixed(1)} s = ${(BATCH / elapsed).toFixed(0)} jobs/s ` +
-        `(enqueue phase ${(enqueuedMs / 1000).toFixed(1)} s; one worker, concurrency ${stack.env.WORKER_CONCURRENCY}, offline provider)`,
+        `(enqueue phase ${(enqueuedMs / 1000).toFixed(1)} s; one worker, concurrency ${stack.env.WORKER_CONCURRENCY}, offline provider, ${stack.database})`,
     );
   } finally {
     await mongo.close();

@@ -1,11 +1,13 @@
 // `npm run bench`: starts throwaway stacks (offline provider, no delay, no rate limit) and prints numbers.
 'use strict';
 const { enqueueThroughput, endToEnd } = require('./jobs.bench');
+const { realtime } = require('./realtime.bench');
 
 const only = process.argv[2];
-const benches = { enqueue: enqueueThroughput, e2e: endToEnd };
+const benches = { enqueue: enqueueThroughput, e2e: endToEnd, realtime };
 
 (async () => {
+  if (only && !benches[only]) throw new Error(`unknown benchmark ${only}; one of ${Object.keys(benches).join(', ')}`);
   for (const [name, bench] of Object.entries(benches)) {
     if (!only || only === name) await bench();
   }

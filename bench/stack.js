@@ -7,11 +7,27 @@ const { mkdtempSync, rmSync } = require('node:fs');
 const { tmpdir } = require('node:os');
 const path = require('node:path');
 const Redis = require('ioredis');
-const { ROOT, freePort, startFerretDb, stopProcess, waitForPort } = require('../scripts/services');
+const { execFileSync } = require('node:child_process');
+const { ROOT, freePort, portAnswers, startFerretDb, stopProcess, waitForPort } = require('../scripts/services');
+
+const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-q', '-c'];
+
+/**
+ * FerretDB's SQLite backend scans a collection for any filter other than _id, so the numbers would
+ * measure SQLite; with a PostgreSQL on this machine the benchmark uses FerretDB's PostgreSQL backend.
+ */
+async function startDatabase(dataDir) {
+  const handler = process.env.BENCH_FERRETDB_HANDLER || ((await portAnswers(5432)) ? 'postgresql' : 'sqlite');
+  if (handler === 'sqlite') return { handler, ...(await startFerretDb({ dataDir })), drop() {} };
+  const database = `aicg_bench_${randomBytes(3).toString('hex')}`;
+  execFileSync('psql', [...PG, `CREATE DATABASE ${database}`]);
+  const ferretdb = await startFerretDb({ handler, postgresUrl: `postgres://postgres@127.0.0.1:5432/${database}` });
+  return { handler, ...ferretdb, drop: () => execFileSync('psql', [...PG, `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`]) };
+}
 
 async function startStack(overrides = {}) {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'aicg-bench-'));
-  const ferretdb = await startFerretDb({ dataDir });
+  const ferretdb = await startDatabase(dataDir);
   const prefix = `{aicg-bench-${randomBytes(3).toString('hex')}}`;
   const env = {
     ...process.env,
@@ -33,7 +49,7 @@ async function startStack(overrides = {}) {
   };
   const children = [];
   const spawnNode = (entry, extra = {}) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', entry)], { env: { ...env, ...extra }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [path.join(ROOT, 'dist', entry)], { env: { ...env, ...extra }, stdio: ['ignore', process.env.BENCH_STDOUT ? 'inherit' : 'ignore', 'inherit'] });
     children.push(child);
     return child;
   };
@@ -41,6 +57,7 @@ async function startStack(overrides = {}) {
   return {
     env,
     prefix,
+    database: `FerretDB (${ferretdb.handler})`,
     async api() {
       const port = await freePort();
       const child = spawnNode('apps/api/src/main.js', { PORT: String(port), HOST: '127.0.0.1' });
@@ -53,6 +70,7 @@ async function startStack(overrides = {}) {
     async stop() {
       for (const child of children) await stopProcess(child);
       await stopProcess(ferretdb.child);
+      ferretdb.drop();
       rmSync(dataDir, { recursive: true, force: true });
       const redis = new Redis(env.REDIS_URL);
       for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 1000 })) if (keys.length) await redis.unlink(...keys);

@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
@@ -20,11 +21,15 @@ const repositories = [UserRepository];
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(authConfig)],
       inject: [authConfig.KEY],
-      useFactory: (config: AuthConfig) => ({
-        secret: config.jwtSecret,
-        signOptions: { algorithm: JWT_ALGORITHM, expiresIn: config.jwtExpiresIn as never },
-        verifyOptions: { algorithms: [JWT_ALGORITHM] },
-      }),
+      useFactory: (config: AuthConfig) => {
+        // A KeyObject: given a string, jsonwebtoken first tries to parse it as a public key on every verify.
+        const key = createSecretKey(Buffer.from(config.jwtSecret));
+        return {
+          secretOrKeyProvider: () => key,
+          signOptions: { algorithm: JWT_ALGORITHM, expiresIn: config.jwtExpiresIn as never },
+          verifyOptions: { algorithms: [JWT_ALGORITHM] },
+        };
+      },
     }),
   ],
   providers: [...services, ...repositories],

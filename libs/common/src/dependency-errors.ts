@@ -4,6 +4,7 @@ const MONGO_DOWN = new Set([
   'MongoNetworkTimeoutError',
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
+  'MongoClientClosedError',
   'PoolClearedError',
   'PoolClearedOnNetworkError',
 ]);

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } from '@app/config';
 import { LlmError, LlmProvider } from '@app/openrouter';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
+import { JobQuotaRepository } from './job-quota.repository';
 import { JobRepository } from './job.repository';
 import { JobPayloadMap, JobView } from './job.types';
 
@@ -29,6 +30,7 @@ export class GenerationService {
 
   constructor(
     private readonly jobs: JobRepository,
+    private readonly quotas: JobQuotaRepository,
     private readonly llm: LlmProvider,
     private readonly events: PubSubService,
     @Inject(realtimeConfig.KEY) private readonly realtime: RealtimeConfig,
@@ -66,7 +68,7 @@ export class GenerationService {
         finishReason: result.finishReason,
         generationId: result.generationId,
       });
-      if (completed) await this.announce(completed, payload.correlationId);
+      if (completed) await this.finished(completed, payload.correlationId);
       this.logger.log({ msg: 'job completed', jobId: job.jobId, correlationId: payload.correlationId, attempt, provider: result.provider, model: result.model, durationMs: result.durationMs });
     } finally {
       await deltas.close().catch(() => undefined);
@@ -79,7 +81,7 @@ export class GenerationService {
     this.logger.warn({ msg: final ? 'job failed' : 'attempt failed, will retry', jobId: payload.jobId, correlationId: payload.correlationId, attempt, error: (error as Error)?.message });
     if (final) {
       const failed = await this.jobs.markFailed(payload.jobId, message, attempt);
-      if (failed) await this.announce(failed, payload.correlationId);
+      if (failed) await this.finished(failed, payload.correlationId);
       return;
     }
     const retrying = await this.jobs.markRetrying(payload.jobId, message);
@@ -89,8 +91,14 @@ export class GenerationService {
   /** For a job BullMQ gave up on without running it (stalled too often): make sure it does not stay unfinished. */
   async failIfUnfinished(payload: GeneratePayload, reason: string): Promise<void> {
     const failed = await this.jobs.markFailed(payload.jobId, reason.slice(0, MAX_ERROR_LENGTH));
-    if (failed) await this.announce(failed, payload.correlationId);
+    if (failed) await this.finished(failed, payload.correlationId);
     else await this.announceIfNeeded(payload.jobId);
+  }
+
+  /** After the one transition to completed or failed: free the user's slot, then tell the user. */
+  private async finished(job: JobView, correlationId: string): Promise<void> {
+    await this.quotas.release(job.userId);
+    await this.announce(job, correlationId);
   }
 
   private async announceIfNeeded(jobId: string): Promise<void> {

@@ -22,7 +22,7 @@ export class JobRepository {
   /** Returns undefined when the idempotency key is already used. */
   async create(job: NewJob): Promise<JobView | undefined> {
     try {
-      const created = await this.jobs.create({ ...job, userId: new Types.ObjectId(job.userId) });
+      const created = await this.jobs.create({ ...job, _id: job.jobId, userId: new Types.ObjectId(job.userId) });
       return toView(created.toObject());
     } catch (error) {
       if ((error as { code?: number }).code === DUPLICATE_KEY) return undefined;
@@ -36,11 +36,11 @@ export class JobRepository {
 
   async findOwned(userId: string, jobId: string): Promise<JobView | undefined> {
     const owner = parseObjectId(userId);
-    return owner && typeof jobId === 'string' ? this.one({ jobId, userId: owner }) : undefined;
+    return owner && typeof jobId === 'string' ? this.one({ _id: jobId, userId: owner }) : undefined;
   }
 
   async findByJobId(jobId: string): Promise<(JobView & { correlationId: string; announcedAt?: Date }) | undefined> {
-    const job = await this.jobs.findOne({ jobId }).lean();
+    const job = await this.jobs.findOne({ _id: jobId }).lean();
     return job ? { ...toView(job), correlationId: job.correlationId, announcedAt: job.announcedAt } : undefined;
   }
 
@@ -56,7 +56,7 @@ export class JobRepository {
   }
 
   async delete(jobId: string): Promise<void> {
-    await this.jobs.deleteOne({ jobId });
+    await this.jobs.deleteOne({ _id: jobId });
   }
 
   /** queued|processing → processing; undefined when the job already finished (a duplicate delivery). */
@@ -80,14 +80,14 @@ export class JobRepository {
   }
 
   async markAnnounced(jobId: string): Promise<void> {
-    await this.jobs.updateOne({ jobId }, { $set: { announcedAt: new Date() } });
+    await this.jobs.updateOne({ _id: jobId }, { $set: { announcedAt: new Date() } });
   }
 
   // No projection here: FerretDB v1 refuses one on findAndModify; toView drops the internal fields.
   private async transition(jobId: string, from: Job['status'][], set: Partial<Job>, unset: Record<string, 1> = {}): Promise<JobView | undefined> {
     const update = Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
     const job = await this.jobs
-      .findOneAndUpdate({ jobId, status: mongoose.trusted({ $in: from }) }, update, { new: true })
+      .findOneAndUpdate({ _id: jobId, status: mongoose.trusted({ $in: from }) }, update, { new: true })
       .lean();
     return job ? toView(job) : undefined;
   }

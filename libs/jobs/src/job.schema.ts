@@ -13,6 +13,8 @@ export class Usage implements JobUsage {
 
 @Schema({ collection: 'jobs', timestamps: true, versionKey: false })
 export class Job {
+  /** The jobId: lookups by it then use the primary key, which every MongoDB-compatible backend indexes. */
+  @Prop({ type: String, required: true }) _id!: string;
   @Prop({ required: true, unique: true }) jobId!: string;
   @Prop({ type: Types.ObjectId, required: true }) userId!: Types.ObjectId;
   @Prop({ required: true }) prompt!: string;

@@ -7,13 +7,18 @@ import { ContentModule } from '@app/content';
 import { OpenRouterModule } from '@app/openrouter';
 import { PubSubModule } from '@app/pubsub';
 import { GenerationService } from './generation.service';
+import { JobQuotaRepository } from './job-quota.repository';
+import { JobQuota, JobQuotaSchema } from './job-quota.schema';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { Job, JobSchema } from './job.schema';
 import { GENERATION_QUEUE } from './job.types';
 import { JobsService } from './jobs.service';
 
-const jobModel = MongooseModule.forFeature([{ name: Job.name, schema: JobSchema }]);
+const jobModels = MongooseModule.forFeature([
+  { name: Job.name, schema: JobSchema },
+  { name: JobQuota.name, schema: JobQuotaSchema },
+]);
 
 /** The worker's BullMQ connections wait for Redis and reconnect by themselves (no request is waiting on them). */
 const bullWorkerRoot = BullModule.forRootAsync({
@@ -27,10 +32,10 @@ const bullWorkerRoot = BullModule.forRootAsync({
   imports: [
     ConfigModule.forFeature(generationConfig),
     ConfigModule.forFeature(redisConfig),
-    jobModel,
+    jobModels,
     ContentModule,
   ],
-  providers: [JobsService, JobRepository, JobQueue],
+  providers: [JobsService, JobRepository, JobQuotaRepository, JobQueue],
   exports: [JobsService],
 })
 export class JobsModule {}
@@ -40,13 +45,13 @@ export class JobsModule {}
   imports: [
     ConfigModule.forFeature(generationConfig),
     ConfigModule.forFeature(realtimeConfig),
-    jobModel,
+    jobModels,
     bullWorkerRoot,
     BullModule.registerQueue({ name: GENERATION_QUEUE }),
     OpenRouterModule,
     PubSubModule,
   ],
-  providers: [GenerationService, JobRepository],
+  providers: [GenerationService, JobRepository, JobQuotaRepository],
   exports: [GenerationService, BullModule],
 })
 export class GenerationModule {}

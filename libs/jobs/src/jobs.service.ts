@@ -4,6 +4,7 @@ import { ContentType, DomainError, isDependencyDown } from '@app/common';
 import { generationConfig, GenerationConfig } from '@app/config';
 import { ContentService } from '@app/content';
 import { JobQueue } from './job.queue';
+import { JobQuotaRepository } from './job-quota.repository';
 import { JobRepository } from './job.repository';
 import { JobView } from './job.types';
 
@@ -34,6 +35,7 @@ export class JobsService {
 
   constructor(
     private readonly jobs: JobRepository,
+    private readonly quotas: JobQuotaRepository,
     private readonly queue: JobQueue,
     private readonly content: ContentService,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
@@ -51,12 +53,7 @@ export class JobsService {
       const existing = await this.jobs.findByIdempotencyKey(idempotencyKey);
       if (existing) return this.replay(existing, command);
     }
-    const unfinished = await this.jobs.countUnfinished(command.userId);
-    if (unfinished >= this.config.maxActiveJobsPerUser) {
-      throw new DomainError('TOO_MANY_ACTIVE_JOBS', `You already have ${unfinished} unfinished jobs; wait for one to finish`, {
-        limit: this.config.maxActiveJobsPerUser,
-      });
-    }
+    await this.acquireSlot(command.userId);
 
     const jobId = randomUUID();
     const correlationId = command.correlationId ?? jobId;
@@ -70,13 +67,16 @@ export class JobsService {
       correlationId,
       idempotencyKey: idempotencyKey ?? `none:${jobId}`,
     });
-    // A racing retry with the same key inserted first: answer with its job.
-    if (!job) return this.replay((await this.jobs.findByIdempotencyKey(idempotencyKey!))!, command);
+    if (!job) {
+      // A racing retry with the same key inserted first: answer with its job.
+      await this.quotas.release(command.userId);
+      return this.replay((await this.jobs.findByIdempotencyKey(idempotencyKey!))!, command);
+    }
 
     try {
       await this.queue.addGeneration({ jobId, userId: command.userId, correlationId }, this.config.delayMs);
     } catch (error) {
-      await this.rollback(jobId, error);
+      await this.rollback(command.userId, jobId, error);
       throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The job queue is unavailable, try again shortly');
     }
     return this.accepted(job);
@@ -112,6 +112,17 @@ export class JobsService {
     return { message: created ? 'Content saved to your library' : 'Content was already saved', content: item };
   }
 
+  /** One of the user's unfinished-job slots; at the cap the real count decides (the counter may have drifted). */
+  private async acquireSlot(userId: string): Promise<void> {
+    const cap = this.config.maxActiveJobsPerUser;
+    if (await this.quotas.tryAcquire(userId, cap)) return;
+    const unfinished = await this.jobs.countUnfinished(userId);
+    if (unfinished >= cap) {
+      throw new DomainError('TOO_MANY_ACTIVE_JOBS', `You already have ${unfinished} unfinished jobs; wait for one to finish`, { limit: cap });
+    }
+    await this.quotas.reset(userId, unfinished + 1);
+  }
+
   private idempotencyKeyOf(command: EnqueueCommand): string | undefined {
     if (command.idempotencyKey === undefined) return undefined;
     if (!IDEMPOTENCY_KEY.test(command.idempotencyKey)) {
@@ -141,10 +152,11 @@ export class JobsService {
     };
   }
 
-  private async rollback(jobId: string, cause: unknown): Promise<void> {
+  private async rollback(userId: string, jobId: string, cause: unknown): Promise<void> {
     this.logger.warn(`Queue refused job ${jobId} (${(cause as Error).message}); removing its record`);
     try {
       await this.jobs.delete(jobId);
+      await this.quotas.release(userId);
     } catch (error) {
       // The database is failing too: at least do not leave the record queued forever.
       if (!isDependencyDown(error)) throw error;
