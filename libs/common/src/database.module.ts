@@ -18,7 +18,9 @@ mongoose.set('strictQuery', true);
         uri: config.uri,
         bufferCommands: false,
         serverSelectionTimeoutMS: config.serverSelectionTimeoutMs,
-        connectTimeoutMS: config.serverSelectionTimeoutMs,
+        // A burst of new pool connections can take longer than a server selection; failing fast is selection's job.
+        connectTimeoutMS: 10_000,
+        maxPoolSize: 20,
         socketTimeoutMS: 30_000,
         retryAttempts: 30,
         retryDelay: 1000,
