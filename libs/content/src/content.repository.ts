@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import mongoose, { FilterQuery, Model, Types } from 'mongoose';
+import mongoose, { Model, QueryFilter, Types } from 'mongoose';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { Content } from './content.schema';
 import { ContentFields, ContentItem, ContentProvenance } from './content.types';
@@ -49,7 +49,7 @@ export class ContentRepository {
 
   /** Newest first; `search` is literal text matched case-insensitively; bounded by the configured query time limit. */
   async list(userId: Types.ObjectId, options: { search?: string; limit: number; after?: ContentPosition }): Promise<ContentItem[]> {
-    const conditions: FilterQuery<Content>[] = [];
+    const conditions: QueryFilter<Content>[] = [];
     if (options.search) {
       const pattern = new RegExp(escapeRegExp(options.search), 'i');
       conditions.push({ $or: SEARCHED_FIELDS.map((field) => ({ [field]: pattern })) });
@@ -59,7 +59,7 @@ export class ContentRepository {
       // Our own operators: trusted, so sanitizeFilter does not turn them into $eq.
       conditions.push({ $or: [{ createdAt: mongoose.trusted({ $lt: createdAt }) }, { createdAt, _id: mongoose.trusted({ $lt: id }) }] });
     }
-    const filter: FilterQuery<Content> = conditions.length ? { userId, $and: conditions } : { userId };
+    const filter: QueryFilter<Content> = conditions.length ? { userId, $and: conditions } : { userId };
     const contents = await this.contents
       .find(filter)
       .sort({ createdAt: -1, _id: -1 })
