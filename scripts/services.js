@@ -75,7 +75,8 @@ async function waitForPort(port, { timeoutMs = 30_000, child } = {}) {
 async function startFerretDb({ port, dataDir, handler = 'sqlite', postgresUrl, stdio = 'ignore' } = {}) {
   const bin = buildFerretDb();
   const listenPort = port ?? (await freePort());
-  const args = ['-listen', `127.0.0.1:${listenPort}`, '-handler', handler, '-exit-on-stdin-eof'];
+  // FerretDB logs every error reply at warn ("collection already exists" races of two processes): too chatty.
+  const args = ['-listen', `127.0.0.1:${listenPort}`, '-handler', handler, '-exit-on-stdin-eof', '-log-level', 'error'];
   if (handler === 'sqlite') args.push('-sqlite-dir', dataDir);
   else args.push('-postgresql-url', postgresUrl);
   const child = spawn(bin, args, { stdio: ['pipe', stdio, stdio] });
