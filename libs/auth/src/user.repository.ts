@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
-import { parseObjectId } from '@app/common';
+import { isDuplicateKeyError, parseObjectId } from '@app/common';
 import { User } from './user.schema';
 
 export interface UserRecord {
@@ -13,8 +13,6 @@ export interface UserRecord {
   updatedAt: Date;
 }
 
-const DUPLICATE_KEY = 11000;
-
 @Injectable()
 export class UserRepository {
   constructor(@InjectModel(User.name) private readonly users: Model<User>) {}
@@ -25,7 +23,7 @@ export class UserRepository {
       const created = await this.users.create(user);
       return toRecord(created.toObject());
     } catch (error) {
-      if ((error as { code?: number }).code === DUPLICATE_KEY) return undefined;
+      if (isDuplicateKeyError(error)) return undefined;
       throw error;
     }
   }

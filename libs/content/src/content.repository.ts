@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, QueryFilter, Types } from 'mongoose';
+import { isDuplicateKeyError } from '@app/common';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { Content } from './content.schema';
 import { ContentFields, ContentItem, ContentProvenance } from './content.types';
 
-const DUPLICATE_KEY = 11000;
 const SEARCHED_FIELDS = ['title', 'type', 'body'] as const;
 
 /** A point in the newest-first order: list items strictly after it. */
@@ -32,7 +32,7 @@ export class ContentRepository {
       const created = await this.contents.create(content);
       return toItem(created.toObject());
     } catch (error) {
-      if ((error as { code?: number }).code === DUPLICATE_KEY) return undefined;
+      if (isDuplicateKeyError(error)) return undefined;
       throw error;
     }
   }

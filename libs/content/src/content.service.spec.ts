@@ -3,6 +3,7 @@ import { DomainError } from '@app/common';
 import { ContentRepository } from './content.repository';
 import { ContentService } from './content.service';
 import { ContentItem } from './content.types';
+import { strictMock } from '../../../test/support/strict-mock';
 
 const userId = new Types.ObjectId().toHexString();
 const itemId = new Types.ObjectId().toHexString();
@@ -20,19 +21,6 @@ const contentStub = {
   }),
 };
 
-/** A repository whose every method fails unless the test set it up. */
-function strictRepository(): jest.Mocked<ContentRepository> {
-  const unexpected = (name: string) => jest.fn(() => Promise.reject(new Error(`unexpected call: ${name}`)));
-  return {
-    insert: unexpected('insert'),
-    findOwned: unexpected('findOwned'),
-    findBySourceKey: unexpected('findBySourceKey'),
-    list: unexpected('list'),
-    updateOwned: unexpected('updateOwned'),
-    deleteOwned: unexpected('deleteOwned'),
-  } as unknown as jest.Mocked<ContentRepository>;
-}
-
 async function domainCode(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
@@ -48,7 +36,7 @@ describe(ContentService.name, () => {
   let contents: jest.Mocked<ContentRepository>;
 
   beforeEach(() => {
-    contents = strictRepository();
+    contents = strictMock(ContentRepository);
     sut = new ContentService(contents);
   });
 

@@ -1,9 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model } from 'mongoose';
+import { isDuplicateKeyError } from '@app/common';
 import { JobQuota } from './job-quota.schema';
-
-const DUPLICATE_KEY = 11000;
 
 /**
  * A per-user counter of unfinished jobs, so the cap costs one conditional update instead of a count
@@ -20,7 +19,7 @@ export class JobQuotaRepository {
       await this.quotas.updateOne({ _id: userId, active: mongoose.trusted({ $lt: cap }) }, { $inc: { active: 1 } }, { upsert: true });
       return true;
     } catch (error) {
-      if ((error as { code?: number }).code === DUPLICATE_KEY) return false;
+      if (isDuplicateKeyError(error)) return false;
       throw error;
     }
   }

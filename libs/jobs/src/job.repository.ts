@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, Types } from 'mongoose';
-import { parseObjectId } from '@app/common';
+import { isDuplicateKeyError, parseObjectId } from '@app/common';
 import { Job } from './job.schema';
 import { JobView, UNFINISHED_STATUSES } from './job.types';
 
-const DUPLICATE_KEY = 11000;
 const HIDDEN = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
 
 export type NewJob = Pick<Job, 'jobId' | 'prompt' | 'contentType' | 'scheduledFor' | 'idempotencyKey' | 'correlationId'> & { userId: string };
@@ -25,7 +24,7 @@ export class JobRepository {
       const created = await this.jobs.create({ ...job, _id: job.jobId, userId: new Types.ObjectId(job.userId) });
       return toView(created.toObject());
     } catch (error) {
-      if ((error as { code?: number }).code === DUPLICATE_KEY) return undefined;
+      if (isDuplicateKeyError(error)) return undefined;
       throw error;
     }
   }

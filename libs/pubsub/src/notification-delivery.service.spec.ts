@@ -2,6 +2,7 @@ import { ClientEventName, NotificationEnvelope, StoredNotification } from './cli
 import { NotificationDeliveryService } from './notification-delivery.service';
 import { NotificationsService } from './notifications.service';
 import { BridgeListener, PubSubSubscriber } from './pubsub-subscriber.service';
+import { strictMock } from '../../../test/support/strict-mock';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const otherUserId = '64b7f0c2a1b2c3d4e5f60719';
@@ -14,11 +15,6 @@ const eventStub = {
   }),
 };
 const live = (event: StoredNotification, owner = userId): NotificationEnvelope => ({ ...event, userId: owner });
-
-function strictNotifications(): jest.Mocked<NotificationsService> {
-  const unexpected = (name: string) => jest.fn(() => Promise.reject(new Error(`unexpected call: ${name}`)));
-  return { list: unexpected('list'), missed: unexpected('missed'), rememberDelivered: unexpected('rememberDelivered') } as unknown as jest.Mocked<NotificationsService>;
-}
 
 function fakeSubscriber(): jest.Mocked<PubSubSubscriber> & { listener?: BridgeListener } {
   const subscriber = {
@@ -41,7 +37,7 @@ describe(NotificationDeliveryService.name, () => {
   const send = (event: ClientEventName, _payload: unknown, meta?: { id: string }) => void sent.push({ event, id: meta?.id });
 
   beforeEach(() => {
-    notifications = strictNotifications();
+    notifications = strictMock(NotificationsService);
     subscriber = fakeSubscriber();
     sent = [];
     sut = new NotificationDeliveryService(subscriber, notifications);

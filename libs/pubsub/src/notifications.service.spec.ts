@@ -3,6 +3,7 @@ import { RealtimeConfig } from '@app/config';
 import { StoredNotification } from './client-events';
 import { NotificationRepository, StreamPage } from './notification.repository';
 import { NotificationsService } from './notifications.service';
+import { strictMock } from '../../../test/support/strict-mock';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const realtime: RealtimeConfig = { replayWindowMs: 86_400_000, maxEventsPerUser: 1000, maxMessageBytes: 4096, deltaIntervalMs: 50 };
@@ -20,23 +21,12 @@ function page(events: StoredNotification[], complete = true): StreamPage {
   return { events, lastId: events.at(-1)?.id, complete };
 }
 
-function strictRepository(): jest.Mocked<NotificationRepository> {
-  const unexpected = (name: string) => jest.fn(() => Promise.reject(new Error(`unexpected call: ${name}`)));
-  return {
-    appendAndPublish: unexpected('appendAndPublish'),
-    publish: unexpected('publish'),
-    readAfter: unexpected('readAfter'),
-    cursor: unexpected('cursor'),
-    advanceCursor: unexpected('advanceCursor'),
-  } as unknown as jest.Mocked<NotificationRepository>;
-}
-
 describe(NotificationsService.name, () => {
   let sut: NotificationsService;
   let repository: jest.Mocked<NotificationRepository>;
 
   beforeEach(() => {
-    repository = strictRepository();
+    repository = strictMock(NotificationRepository);
     sut = new NotificationsService(repository, realtime);
   });
 

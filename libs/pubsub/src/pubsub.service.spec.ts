@@ -1,27 +1,17 @@
 import { JobCompletedEvent } from './client-events';
 import { NotificationRepository } from './notification.repository';
 import { PubSubService } from './pubsub.service';
+import { strictMock } from '../../../test/support/strict-mock';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const completedStub: JobCompletedEvent = { userId, jobId: 'job-1', status: 'completed', generatedContent: 'text', completedAt: '2026-01-01T00:00:00.000Z' };
-
-function strictRepository(): jest.Mocked<NotificationRepository> {
-  const unexpected = (name: string) => jest.fn(() => Promise.reject(new Error(`unexpected call: ${name}`)));
-  return {
-    appendAndPublish: unexpected('appendAndPublish'),
-    publish: unexpected('publish'),
-    readAfter: unexpected('readAfter'),
-    cursor: unexpected('cursor'),
-    advanceCursor: unexpected('advanceCursor'),
-  } as unknown as jest.Mocked<NotificationRepository>;
-}
 
 describe(PubSubService.name, () => {
   let sut: PubSubService;
   let repository: jest.Mocked<NotificationRepository>;
 
   beforeEach(() => {
-    repository = strictRepository();
+    repository = strictMock(NotificationRepository);
     sut = new PubSubService(repository);
   });
 
