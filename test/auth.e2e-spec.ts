@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { getModelToken } from '@nestjs/mongoose';
+import { Model } from 'mongoose';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { testEnv } from './support/test-env';
 
@@ -83,6 +85,16 @@ describe('Auth (HTTP through the real app)', () => {
     expect(unknownEmail.status).toBe(401);
     expect(wrongPassword.body).toEqual(unknownEmail.body);
     expect(wrongPassword.body.message).toBe('Invalid credentials');
+  });
+
+  it('refuses an inactive user: login 403 and existing tokens 401', async () => {
+    const user = await registerUser(api.url);
+    const users = api.app.get<Model<unknown>>(getModelToken('User'));
+    await users.updateOne({ _id: user.id }, { $set: { status: 'inactive' } });
+    expect((await call('GET', '/auth/me', { token: user.token })).status).toBe(401);
+    const login = await call('POST', '/auth/login', { body: { email: user.email, password: user.password } });
+    expect(login.status).toBe(403);
+    expect(login.body.token).toBeUndefined();
   });
 
   it('refuses malformed JSON with 400 and bodies over 100 kB with 413', async () => {

@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, appConfig, RealtimeConfig, realtimeConfig } from '@app/config';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { assignRequestIds } from './common/request-id';
 import { createValidationPipe } from './common/validation.pipe';
 import { SocketIoAdapter } from './realtime/socket-io.adapter';
 
@@ -12,6 +13,7 @@ export const BODY_LIMIT_BYTES = 100 * 1024;
 /** Everything main.ts and the tests both need on an application: one definition of the HTTP surface. */
 export function configureApp(app: NestFastifyApplication): AppConfig {
   const config = app.get<AppConfig>(appConfig.KEY);
+  assignRequestIds(app);
   app.useLogger(app.get(Logger));
   app.enableCors({ origin: config.corsOrigins, credentials: true });
   app.useWebSocketAdapter(new SocketIoAdapter(app, { corsOrigins: config.corsOrigins, maxMessageBytes: app.get<RealtimeConfig>(realtimeConfig.KEY).maxMessageBytes }));

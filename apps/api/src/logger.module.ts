@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage, ServerResponse } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { appConfig, AppConfig } from '@app/config';
-
-const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Structured JSON logs with a request id; secrets are redacted wherever they could appear. */
 export const ApiLoggerModule = LoggerModule.forRootAsync({
@@ -13,12 +11,8 @@ export const ApiLoggerModule = LoggerModule.forRootAsync({
   useFactory: (config: AppConfig) => ({
     pinoHttp: {
       level: config.logLevel,
-      genReqId: (req: IncomingMessage, res: ServerResponse) => {
-        const given = req.headers['x-request-id'];
-        const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-        res.setHeader('X-Request-Id', id);
-        return id;
-      },
+      // The id common/request-id.ts gave the request (and its response header).
+      genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? randomUUID(),
       redact: {
         paths: ['req.headers.authorization', 'req.headers.cookie', 'req.body.password', '*.password', '*.passwordHash', '*.token'],
         censor: '[redacted]',
