@@ -120,6 +120,9 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     expect(failed.error.length).toBeLessThanOrEqual(200);
     expect(failed.generatedContent).toBeUndefined();
     expect(requestsFor('always broken')).toHaveLength(3);
+    const events = await call('GET', '/notifications');
+    const announced = events.body.filter((event: { event: string; payload: { jobId: string } }) => event.event === 'job_completed' && event.payload.jobId === accepted.jobId);
+    expect(announced).toEqual([{ id: expect.any(String), event: 'job_completed', payload: { userId: user.id, jobId: accepted.jobId, status: 'failed', error: failed.error, completedAt: expect.any(String) } }]);
   });
 
   it('fails at once on 402 without Retry-After', async () => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { freePort, ROOT, startFerretDb, startRedis, stopProcess } from '../scripts/services';
 import { http, registerUser, startApi } from './support/api';
 import { testEnv } from './support/test-env';
-import { waitFor } from './support/worker';
+import { startWorker, waitFor } from './support/worker';
 
 const timed = async <T>(work: () => Promise<T>) => {
   const started = Date.now();
@@ -83,6 +83,37 @@ describe('Failing fast and recovering when a dependency goes away', () => {
       await stopProcess(redis);
     }
   });
+
+  it('keeps a worker running through a Redis restart: it resumes by itself', async () => {
+    const port = await freePort();
+    const dataDir = tempDir();
+    let redis = await startRedis({ port, dataDir });
+    const env = testEnv('worker-redis-restart', { REDIS_URL: `redis://127.0.0.1:${port}` });
+    const api = await startApi(env);
+    const worker = await startWorker(env);
+    const completes = async (user: { token: string }, prompt: string) => {
+      const accepted = await http(api.url, 'POST', '/generate-content', { token: user.token, body: { prompt, contentType: 'blog-post' } });
+      expect(accepted.status).toBe(202);
+      await waitFor(async () => {
+        const job = await http(api.url, 'GET', `/generate-content/${accepted.body.jobId}`, { token: user.token });
+        return job.body.status === 'completed' ? true : undefined;
+      }, `${prompt} to complete`, 20_000, 100);
+    };
+    try {
+      const user = await registerUser(api.url);
+      await completes(user, 'before the restart');
+      await stopProcess(redis, 'SIGKILL');
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      redis = await startRedis({ port, dataDir });
+      await waitFor(async () => ((await http(api.url, 'GET', '/health/ready')).status === 200 ? true : undefined), 'readiness after restart', 15_000, 250);
+      await completes(user, 'after the restart');
+      expect(worker.child.exitCode).toBeNull();
+    } finally {
+      await worker.stop();
+      await api.close();
+      await stopProcess(redis);
+    }
+  }, 60_000);
 
   it('answers 503 on readiness when Redis is on a closed port from the start', async () => {
     const api = await startApi(testEnv('redis-closed', { REDIS_URL: 'redis://127.0.0.1:1' }));
