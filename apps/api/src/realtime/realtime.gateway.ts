@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
 import { Server, Socket } from 'socket.io';
-import { AuthService, AuthUser } from '@app/auth';
+import { AuthService, AuthUser, bearerToken } from '@app/auth';
 import { DomainError } from '@app/common';
 import { ClientSession, NotificationDeliveryService, parseStreamId } from '@app/pubsub';
 
@@ -88,6 +88,5 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
 function handshakeToken(socket: Socket): string | undefined {
   const fromAuth: unknown = socket.handshake.auth?.token;
   if (typeof fromAuth === 'string' && fromAuth.trim()) return fromAuth.trim().replace(/^Bearer\s+/i, '');
-  const header = socket.handshake.headers.authorization;
-  return typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+  return bearerToken(socket.handshake.headers.authorization);
 }
