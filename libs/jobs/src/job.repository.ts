@@ -86,7 +86,7 @@ export class JobRepository {
   private async transition(jobId: string, from: Job['status'][], set: Partial<Job>, unset: Record<string, 1> = {}): Promise<JobView | undefined> {
     const update = Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
     const job = await this.jobs
-      .findOneAndUpdate({ _id: jobId, status: mongoose.trusted({ $in: from }) }, update, { new: true })
+      .findOneAndUpdate({ _id: jobId, status: mongoose.trusted({ $in: from }) }, update, { returnDocument: 'after' })
       .lean();
     return job ? toView(job) : undefined;
   }
