@@ -1,3 +1,5 @@
+import { getModelToken } from '@nestjs/mongoose';
+import { Model } from 'mongoose';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { OpenRouterStub, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
 import { testEnv } from './support/test-env';
@@ -74,6 +76,9 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     expect(completed.model).toEqual(expect.any(String));
     expect(new Date(completed.completedAt).getTime()).toBeGreaterThanOrEqual(new Date(completed.createdAt).getTime());
     expect(completed.error).toBeUndefined();
+    // The finished job gave its slot of the per-user cap back.
+    const quotas = api.app.get<Model<{ _id: string; active: number }>>(getModelToken('JobQuota'));
+    expect((await quotas.findById(user.id).lean())?.active).toBe(0);
 
     const first = await call('POST', `/generate-content/${accepted.jobId}/save`, { body: {} });
     const second = await call('POST', `/generate-content/${accepted.jobId}/save`, { body: {} });
