@@ -174,6 +174,9 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await job(accepted.jobId)).status).toBe('completed');
     expect(requestsFor('worker dies').length).toBeGreaterThanOrEqual(2);
+    const events = await call('GET', '/notifications');
+    const completions = events.body.filter((event: { event: string; payload: { jobId: string } }) => event.event === 'job_completed' && event.payload.jobId === accepted.jobId);
+    expect(completions).toHaveLength(1);
   }, 60_000);
 
   it('drains on SIGTERM: the active job finishes before the worker exits', async () => {
