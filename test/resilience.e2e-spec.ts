@@ -1,6 +1,5 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, ROOT, startFerretDb, startRedis, stopProcess } from '../scripts/services';
 import { http, registerUser, startApi } from './support/api';
@@ -16,7 +15,7 @@ const timed = async <T>(work: () => Promise<T>) => {
 describe('Failing fast and recovering when a dependency goes away', () => {
   const dirs: string[] = [];
   const tempDir = () => {
-    const dir = mkdtempSync(join(tmpdir(), 'aicg-resilience-'));
+    const dir = mkdtempSync(join(process.env.TEST_TMP_DIR!, 'resilience-'));
     dirs.push(dir);
     return dir;
   };

@@ -11,9 +11,11 @@ import { ROOT, startFerretDb } from '../../scripts/services';
  */
 export default async function globalSetup(): Promise<void> {
   execFileSync(join(ROOT, 'node_modules', '.bin', 'swc'), ['apps', 'libs', '-d', 'dist', '--config-file', '.swcrc', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
-  const dataDir = mkdtempSync(join(tmpdir(), 'aicg-ferretdb-'));
-  const ferretdb = await startFerretDb({ dataDir });
-  Object.assign(globalThis, { __ferretdb: ferretdb, __ferretdbDir: dataDir });
+  // Everything the suite writes to disk lives under one folder that teardown removes.
+  const tempDir = mkdtempSync(join(tmpdir(), 'aicg-test-'));
+  const ferretdb = await startFerretDb({ dataDir: join(tempDir, 'ferretdb') });
+  Object.assign(globalThis, { __ferretdb: ferretdb, __tempDir: tempDir });
+  process.env.TEST_TMP_DIR = tempDir;
   process.env.TEST_MONGO_URI = ferretdb.uri;
   process.env.TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
   process.env.TEST_REDIS_PREFIX = `{aicg-test-${randomBytes(4).toString('hex')}}`;

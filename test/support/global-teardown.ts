@@ -4,9 +4,9 @@ import { stopProcess } from '../../scripts/services';
 
 /** Stops the suite's FerretDB and deletes its data and every Redis key under the suite's prefix. */
 export default async function globalTeardown(): Promise<void> {
-  const state = globalThis as unknown as { __ferretdb?: { child: import('node:child_process').ChildProcess }; __ferretdbDir?: string };
+  const state = globalThis as unknown as { __ferretdb?: { child: import('node:child_process').ChildProcess }; __tempDir?: string };
   await stopProcess(state.__ferretdb?.child);
-  if (state.__ferretdbDir) rmSync(state.__ferretdbDir, { recursive: true, force: true });
+  if (state.__tempDir) rmSync(state.__tempDir, { recursive: true, force: true });
   const redis = new Redis(process.env.TEST_REDIS_URL!);
   try {
     const stream = redis.scanStream({ match: `${process.env.TEST_REDIS_PREFIX}*`, count: 1000 });

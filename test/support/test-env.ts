@@ -1,6 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export type Env = Record<string, string>;
@@ -20,7 +18,7 @@ export function testEnv(name: string, overrides: Env = {}): Env {
     JWT_SECRET: 'test-jwt-secret-3f9a1c2e7b6d4a5f8e0c1b2a3d4e5f60',
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'aicg-data-')),
+    DATA_DIR: join(process.env.TEST_TMP_DIR!, 'data'),
     LLM_PROVIDER: 'offline',
     JOB_DELAY_MS: '0',
     AUTH_THROTTLE_IP_LIMIT: '100000',
