@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, JwtAuthGuard } from '@app/auth';
-import { EnqueuedJobDto, GenerateContentDto, JobsService, ListJobsQueryDto, SaveJobDto } from '@app/jobs';
+import { EnqueuedJobDto, GenerateContentDto, JobDto, JobsService, ListJobsQueryDto, SaveJobDto } from '@app/jobs';
 
 @ApiTags('generate-content')
 @ApiBearerAuth()
@@ -23,11 +23,14 @@ export class GenerateContentController {
 
   @Get()
   @ApiOperation({ summary: "The caller's jobs, newest first" })
+  @ApiResponse({ status: 200, type: JobDto, isArray: true })
   list(@CurrentUser() user: AuthUser, @Query() query: ListJobsQueryDto) {
     return this.jobs.list(user.id, query.limit);
   }
 
   @Get(':jobId')
+  @ApiResponse({ status: 200, type: JobDto })
+  @ApiResponse({ status: 404, description: 'No such job of the caller' })
   get(@CurrentUser() user: AuthUser, @Param('jobId') jobId: string) {
     return this.jobs.get(user.id, jobId);
   }

@@ -45,3 +45,31 @@ export class EnqueuedJobDto {
   @ApiProperty() scheduledFor!: Date;
   @ApiProperty() estimatedCompletionTime!: Date;
 }
+
+export class JobUsageDto {
+  @ApiProperty() promptTokens!: number;
+  @ApiProperty() completionTokens!: number;
+  @ApiProperty() totalTokens!: number;
+  @ApiPropertyOptional({ description: 'Credits charged, when the provider reports it' }) cost?: number;
+}
+
+export class JobDto {
+  @ApiProperty({ description: 'Equal to jobId' }) _id!: string;
+  @ApiProperty({ format: 'uuid' }) jobId!: string;
+  @ApiProperty() userId!: string;
+  @ApiProperty() prompt!: string;
+  @ApiProperty({ enum: CONTENT_TYPES }) contentType!: ContentType;
+  @ApiProperty({ enum: ['queued', 'processing', 'completed', 'failed'] }) status!: string;
+  @ApiProperty() scheduledFor!: Date;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty() updatedAt!: Date;
+  @ApiPropertyOptional({ description: 'Once completed' }) generatedContent?: string;
+  @ApiPropertyOptional({ description: 'Once completed or failed' }) completedAt?: Date;
+  @ApiPropertyOptional({ description: 'Once failed: a short, safe reason' }) error?: string;
+  @ApiProperty({ description: 'Attempts started so far' }) attempts!: number;
+  @ApiPropertyOptional({ enum: ['openrouter', 'offline'] }) provider?: string;
+  @ApiPropertyOptional({ description: 'The model that actually answered' }) model?: string;
+  @ApiPropertyOptional({ type: JobUsageDto }) usage?: JobUsageDto;
+  @ApiPropertyOptional() durationMs?: number;
+  @ApiPropertyOptional() finishReason?: string;
+}
