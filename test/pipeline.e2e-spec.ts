@@ -148,6 +148,16 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     expect(completed.generatedContent).toBe(stubAnswerFor(prompt));
   });
 
+  it('stops waiting on a provider that answers 429 with Retry-After forever: the job fails after bounded pauses', async () => {
+    const accepted = await enqueue('never available [[stub:status=429]] [[stub:retry-after=1]]');
+    const failed = await until(accepted.jobId, 'failed', 30_000).catch(async (error) => {
+      throw new Error(`${error.message}: ${requestsFor('never available').length} requests, job ${JSON.stringify(await job(accepted.jobId))}\n${worker!.output().slice(-3000)}`);
+    });
+    expect(failed.attempts).toBe(3);
+    // 5 pauses of a second that cost no attempt, then the 3 attempts.
+    expect(requestsFor('never available')).toHaveLength(8);
+  }, 40_000);
+
   it.each([
     ['an error inside a 200 body', 'error-in-200'],
     ['an error mid-stream', 'error-mid-stream'],

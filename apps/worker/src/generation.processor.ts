@@ -8,6 +8,8 @@ import { LlmError } from '@app/openrouter';
 import { workerOptions } from './worker-options';
 
 type GenerateJob = Job<JobPayloadMap['generate']>;
+/** A provider that keeps answering Retry-After eventually costs attempts, so a job cannot wait forever. */
+const MAX_DEFERRALS = 5;
 type Handlers = { [Name in JobName]: (job: Job<JobPayloadMap[Name]>) => Promise<void> };
 
 /** Turns BullMQ deliveries into GenerationService calls and maps outcomes to BullMQ's retry semantics. */
@@ -41,10 +43,13 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
     try {
       await this.generation.run(job.data, attempt);
     } catch (error) {
-      if (error instanceof LlmError && error.retryable && error.retryAfterMs !== undefined) {
+      // Deliveries that ended in a Retry-After pause rather than a counted attempt.
+      const deferrals = job.attemptsStarted - job.attemptsMade - 1;
+      const waitMs = error instanceof LlmError && error.retryable ? (error.retryAfterMs ?? 0) : 0;
+      if (waitMs > 0 && deferrals < MAX_DEFERRALS) {
         // The provider asked us to wait: pause the queue that long instead of burning an attempt.
         await this.generation.recordFailure(job.data, error, attempt, false);
-        await this.worker.rateLimit(error.retryAfterMs);
+        await this.worker.rateLimit(waitMs);
         throw Worker.RateLimitError();
       }
       const final = !isRetryable(error) || attempt >= maxAttempts;
@@ -54,11 +59,15 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
     }
   }
 
-  /** BullMQ can fail a job without running it (stalled too many times); the record must still end. */
+  /**
+   * Safety net: whenever BullMQ gives a job up for good (attempts used, unrecoverable, or stalled too
+   * often, which fails it without running this processor), its record must end too. A no-op when the
+   * processor already recorded the failure.
+   */
   @OnWorkerEvent('failed')
   async onFailed(job: GenerateJob | undefined, error: Error): Promise<void> {
-    if (!job || !/stalled/i.test(error.message)) return;
-    await this.generation.failIfUnfinished(job.data, 'The job was interrupted too many times').catch((cause: Error) =>
+    if (!job || !isFinalFailure(job, error)) return;
+    await this.generation.failIfUnfinished(job.data, safeErrorMessage(error)).catch((cause: Error) =>
       this.logger.error(`Could not record failure of ${job.id}: ${cause.message}`),
     );
   }
@@ -72,4 +81,8 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
       await this.worker.close(true);
     }
   }
+}
+
+function isFinalFailure(job: Job, error: Error): boolean {
+  return error instanceof UnrecoverableError || /stalled/i.test(error.message) || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
