@@ -8,9 +8,10 @@ import { LlmError } from '@app/openrouter';
 import { workerOptions } from './worker-options';
 
 type GenerateJob = Job<JobPayloadMap['generate']>;
+type Handlers = { [Name in JobName]: (job: Job<JobPayloadMap[Name]>) => Promise<void> };
+
 /** A provider that keeps answering Retry-After eventually costs attempts, so a job cannot wait forever. */
 const MAX_DEFERRALS = 5;
-type Handlers = { [Name in JobName]: (job: Job<JobPayloadMap[Name]>) => Promise<void> };
 
 /** Turns BullMQ deliveries into GenerationService calls and maps outcomes to BullMQ's retry semantics. */
 @Processor(GENERATION_QUEUE, workerOptions())
