@@ -1,6 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort, startRedis, stopProcess } from '../scripts/services';
@@ -19,6 +18,7 @@ import {
   waitForDisconnect,
 } from './support/socket';
 import { Env, testEnv } from './support/test-env';
+import { waitFor } from './support/worker';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -340,7 +340,7 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
   describe('Redis restarts', () => {
     it('keeps delivering, once each, when the subscriber connection drops and when Redis restarts', async () => {
       const port = await freePort();
-      const dataDir = mkdtempSync(join(tmpdir(), 'aicg-realtime-redis-'));
+      const dataDir = mkdtempSync(join(process.env.TEST_TMP_DIR!, 'realtime-redis-'));
       let redis = await startRedis({ port, dataDir });
       const local = await startApi(testEnv('realtime-restart', { REDIS_URL: `redis://127.0.0.1:${port}` }));
       const admin = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: null });
@@ -366,7 +366,8 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
         const second = completed(user.id);
-        await localPubSub.publish('job_completed', user.id, second);
+        // The publishing connection has no offline queue: a publish fails (records nothing) until it is ready again.
+        await waitFor(() => localPubSub.publish('job_completed', user.id, second).then(() => true, () => undefined), 'the publisher to reconnect', 15_000, 100);
         expect((await nextEvent(socket, 'job_completed', (payload) => payload.jobId === second.jobId, 10_000)).payload).toEqual(second);
 
         await new Promise((resolve) => setTimeout(resolve, 300));

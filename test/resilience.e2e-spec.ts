@@ -96,7 +96,7 @@ describe('Failing fast and recovering when a dependency goes away', () => {
       await waitFor(async () => {
         const job = await http(api.url, 'GET', `/generate-content/${accepted.body.jobId}`, { token: user.token });
         return job.body.status === 'completed' ? true : undefined;
-      }, `${prompt} to complete`, 20_000, 100);
+      }, `${prompt} to complete`, 40_000, 100);
     };
     try {
       const user = await registerUser(api.url);
@@ -112,7 +112,7 @@ describe('Failing fast and recovering when a dependency goes away', () => {
       await api.close();
       await stopProcess(redis);
     }
-  }, 60_000);
+  }, 90_000);
 
   it('answers 503 on readiness when Redis is on a closed port from the start', async () => {
     const api = await startApi(testEnv('redis-closed', { REDIS_URL: 'redis://127.0.0.1:1' }));
