@@ -286,6 +286,15 @@ describe('Generation jobs over HTTP (no worker needed)', () => {
     expect(statuses).toEqual([202, 202, 202, 429]);
   });
 
+  it('corrects a drifted per-user counter from the real number of unfinished jobs', async () => {
+    const erin = await registerUser(api.url, 'Erin');
+    const quotas = api.app.get<Model<{ _id: string; active: number }>>(getModelToken('JobQuota'));
+    // As after a crash between a job's end and its release: the counter says full, no job is unfinished.
+    await quotas.updateOne({ _id: erin.id }, { $set: { active: 3 } }, { upsert: true });
+    expect((await as(erin, 'POST', '/generate-content', { prompt: 'after drift', contentType: 'blog-post' })).status).toBe(202);
+    expect((await quotas.findById(erin.id).lean())?.active).toBe(1);
+  });
+
   it('answers 503 and keeps no record when Redis refuses the job', async () => {
     const broken = await startApi({ ...env, REDIS_URL: 'redis://127.0.0.1:1' });
     try {

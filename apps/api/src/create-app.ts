@@ -1,11 +1,12 @@
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { appConfig } from '@app/config';
 import { ApiModule } from './api.module';
 import { BODY_LIMIT_BYTES, configureApp } from './configure-app';
 
-/** Builds the API on Fastify; main.ts listens on it, tests too (on port 0). */
+/** Builds the API on Fastify; main.ts listens on it, tests too (on port 0). The adapter exists before Nest's config does, hence appConfig(). */
 export async function createApiApp(): Promise<NestFastifyApplication> {
-  const app = await NestFactory.create<NestFastifyApplication>(ApiModule, new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: process.env.TRUST_PROXY === 'true' }), {
+  const app = await NestFactory.create<NestFastifyApplication>(ApiModule, new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: appConfig().trustProxy }), {
     bufferLogs: true,
     abortOnError: false,
   });

@@ -1,3 +1,4 @@
+export * from './connection-log';
 export * from './content-type';
 export * from './database.module';
 export * from './dependency-errors';

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import Redis, { RedisOptions } from 'ioredis';
+import { logConnectionErrors } from './connection-log';
 
 /**
  * An ioredis connection for the request path: with no offline queue a command fails at once while
@@ -16,17 +17,7 @@ export class RedisConnection extends Redis implements OnModuleInit, OnApplicatio
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
       ...options,
     });
-    const logger = new Logger(name);
-    let lastError = '';
-    // ioredis emits an error on every failed reconnect; log each distinct one once.
-    this.on('error', (error: Error) => {
-      if (error.message !== lastError) logger.warn(`Redis: ${error.message}`);
-      lastError = error.message;
-    });
-    this.on('ready', () => {
-      if (lastError) logger.log('Redis connection restored');
-      lastError = '';
-    });
+    logConnectionErrors(this, new Logger(name), 'Redis');
   }
 
   /** Gives the first connection a moment before serving; a Redis that is down does not stop start-up. */

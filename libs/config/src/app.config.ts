@@ -21,6 +21,9 @@ class AppEnv {
 
   @IsString()
   DATA_DIR = '.data';
+
+  @IsIn(['true', 'false'], { message: 'TRUST_PROXY must be true or false' })
+  TRUST_PROXY = 'false';
 }
 
 export const appConfig = registerAs('app', () => {
@@ -32,6 +35,8 @@ export const appConfig = registerAs('app', () => {
     corsOrigins: env.CORS_ORIGINS === '*' ? true : env.CORS_ORIGINS.split(',').map((origin) => origin.trim()),
     logLevel: env.LOG_LEVEL,
     dataDir: env.DATA_DIR,
+    /** Behind a reverse proxy: client IPs (throttling, logs) come from X-Forwarded-For. */
+    trustProxy: env.TRUST_PROXY === 'true',
   };
 });
 export type AppConfig = ReturnType<typeof appConfig>;

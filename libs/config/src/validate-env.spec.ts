@@ -31,6 +31,7 @@ describe('configuration', () => {
     [{ PORT: 'abc' }, 'PORT must be an integer between 0 and 65535 (got "abc")'],
     [{ PORT: '70000' }, 'PORT must be an integer between 0 and 65535 (got "70000")'],
     [{ NODE_ENV: 'staging' }, 'NODE_ENV must be development, production or test (got "staging")'],
+    [{ TRUST_PROXY: 'yes' }, 'TRUST_PROXY must be true or false (got "yes")'],
   ])('refuses %j with one line naming the variable', (env, message) => {
     expect(() => load(appConfig, env)).toThrow(new ConfigValidationError(`Invalid configuration: ${message}`));
   });

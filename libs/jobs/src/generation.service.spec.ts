@@ -69,6 +69,25 @@ describe(GenerationService.name, () => {
     expect(jobs.markAnnounced).toHaveBeenCalledWith('job-1');
   });
 
+  it('completes a job whose streamed deltas could not be published (they are best-effort)', async () => {
+    jobs.markProcessing.mockResolvedValue(jobStub.processing);
+    events.publish.mockImplementation(async (event) => {
+      if (event === 'job_delta') throw new Error('Redis hiccup');
+    });
+    llm.generate.mockImplementation(async (request) => {
+      request.onDelta?.('Hello world');
+      return { text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5 };
+    });
+    jobs.markCompleted.mockResolvedValue(jobStub.completed);
+    quotas.release.mockResolvedValue();
+    jobs.markAnnounced.mockResolvedValue();
+
+    await sut.run(payload, 1);
+
+    expect(jobs.markCompleted).toHaveBeenCalledTimes(1);
+    expect(events.publish).toHaveBeenCalledWith('job_completed', payload.userId, expect.objectContaining({ status: 'completed' }), { correlationId: 'corr-1' });
+  });
+
   it('does not call the provider again for a job that already finished (a second delivery)', async () => {
     jobs.markProcessing.mockResolvedValue(undefined);
     jobs.findByJobId.mockResolvedValue({ ...jobStub.completed, correlationId: 'corr-1', announcedAt: new Date() });

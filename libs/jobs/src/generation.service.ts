@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } from '@app/config';
-import { LlmError, LlmProvider } from '@app/openrouter';
+import { GenerationResult, LlmError, LlmProvider } from '@app/openrouter';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
 import { JobQuotaRepository } from './job-quota.repository';
 import { JobRepository } from './job.repository';
@@ -51,28 +51,30 @@ export class GenerationService {
       intervalMs: this.realtime.deltaIntervalMs,
       flush: (text, seq) => this.events.publish('job_delta', job.userId, { jobId: job.jobId, attempt, seq, text }, { correlationId: payload.correlationId }),
     });
+    let result: GenerationResult;
     try {
-      const result = await this.llm.generate({
+      result = await this.llm.generate({
         prompt: job.prompt,
         contentType: job.contentType,
         correlationId: payload.correlationId,
         onDelta: (text) => deltas.push(text),
       });
-      await deltas.close();
-      const completed = await this.jobs.markCompleted(job.jobId, {
-        generatedContent: result.text,
-        provider: result.provider,
-        model: result.model,
-        usage: result.usage,
-        durationMs: result.durationMs,
-        finishReason: result.finishReason,
-        generationId: result.generationId,
-      });
-      if (completed) await this.finished(completed, payload.correlationId);
-      this.logger.log({ msg: 'job completed', jobId: job.jobId, correlationId: payload.correlationId, attempt, provider: result.provider, model: result.model, durationMs: result.durationMs });
     } finally {
+      // Deltas are best-effort (job_completed carries the full text): a failed one must not cost the generation.
       await deltas.close().catch(() => undefined);
     }
+    const completed = await this.jobs.markCompleted(job.jobId, {
+      generatedContent: result.text,
+      provider: result.provider,
+      model: result.model,
+      usage: result.usage,
+      durationMs: result.durationMs,
+      finishReason: result.finishReason,
+      generationId: result.generationId,
+    });
+    if (!completed) return;
+    await this.finished(completed, payload.correlationId);
+    this.logger.log({ msg: 'job completed', jobId: job.jobId, correlationId: payload.correlationId, attempt, provider: result.provider, model: result.model, durationMs: result.durationMs });
   }
 
   /** Records a failed attempt: `final` makes the job failed and announces it; otherwise it waits for a retry. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
+import { logConnectionErrors } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 import { CLIENT_EVENT_NAMES, isClientEventName, NotificationEnvelope } from './client-events';
 import { pubsubKeys } from './pubsub-keys';
@@ -35,19 +36,13 @@ export class PubSubSubscriber implements OnApplicationShutdown {
       const envelope = channels.has(channel) ? this.parse(message) : undefined;
       if (envelope) listener.message(envelope);
     });
-    let lastError = '';
-    connection.on('error', (error: Error) => {
-      if (error.message !== lastError) this.logger.warn(`Redis subscriber: ${error.message}`);
-      lastError = error.message;
-    });
+    logConnectionErrors(connection, this.logger, 'Redis subscriber');
     let readyBefore = false;
     connection.on('ready', () => {
       if (!readyBefore) {
         readyBefore = true;
         return;
       }
-      this.logger.log('Redis subscriber reconnected');
-      lastError = '';
       // ioredis has re-sent SUBSCRIBE before 'ready'; the PING answer comes after its confirmation.
       connection.ping().then(
         () => listener.resubscribed(),
