@@ -82,4 +82,4 @@ async function realtime() {
   }
 }
 
-module.exports = { realtime };
+module.exports = { realtime, connect };

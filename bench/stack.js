@@ -13,8 +13,9 @@ const { ROOT, freePort, portAnswers, startFerretDb, stopProcess, waitForPort } =
 const PG = ['-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres', '-q', '-c'];
 
 /**
- * FerretDB's SQLite backend scans a collection for any filter other than _id, so the numbers would
- * measure SQLite; with a PostgreSQL on this machine the benchmark uses FerretDB's PostgreSQL backend.
+ * With a PostgreSQL on this machine the benchmark uses FerretDB's PostgreSQL backend: the SQLite one
+ * answers concurrent writers (an API and two workers) with "database is locked". Both scan for most
+ * filters; the PostgreSQL one even for _id alone (see README, Benchmarks).
  */
 async function startDatabase(dataDir) {
   const handler = process.env.BENCH_FERRETDB_HANDLER || ((await portAnswers(5432)) ? 'postgresql' : 'sqlite');
@@ -81,14 +82,15 @@ async function startStack(overrides = {}) {
 
 async function registerUser(url, name = 'bench') {
   const email = `${name}-${randomBytes(4).toString('hex')}@example.com`;
+  const password = 'benchmark-password';
   const response = await fetch(`${url}/auth/register`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ name, email, password: 'benchmark-password' }),
+    body: JSON.stringify({ name, email, password }),
   });
   if (response.status !== 201) throw new Error(`register failed: ${response.status} ${await response.text()}`);
   const body = await response.json();
-  return { id: body._id, token: body.token };
+  return { id: body._id, token: body.token, email, password };
 }
 
 function percentile(sorted, p) {

@@ -1,8 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { getModelToken } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
+import { AuthService } from '@app/auth';
 import { http, registerUser, RunningApi, startApi } from './support/api';
-import { testEnv } from './support/test-env';
+import { Env, testEnv } from './support/test-env';
+import { waitFor } from './support/worker';
 
 const SECRET = testEnv('x').JWT_SECRET;
 
@@ -17,10 +19,12 @@ function signHs256(payload: object, secret = SECRET, header: object = { alg: 'HS
 
 describe('Auth (HTTP through the real app)', () => {
   let api: RunningApi;
+  let env: Env;
   const call = (method: string, path: string, options?: Parameters<typeof http>[3]) => http(api.url, method, path, options);
 
   beforeAll(async () => {
-    api = await startApi(testEnv('auth'));
+    env = testEnv('auth');
+    api = await startApi(env);
   });
   afterAll(() => api.close());
 
@@ -95,6 +99,25 @@ describe('Auth (HTTP through the real app)', () => {
     const login = await call('POST', '/auth/login', { body: { email: user.email, password: user.password } });
     expect(login.status).toBe(403);
     expect(login.body.token).toBeUndefined();
+  });
+
+  it('remembers active users, and a deactivation reaches every API instance within 1 s', async () => {
+    // A second instance on the same database and Redis.
+    const second = await startApi(env);
+    try {
+      const user = await registerUser(api.url);
+      const onBoth = () => Promise.all([api.url, second.url].map(async (url) => (await http(url, 'GET', '/auth/me', { token: user.token })).status));
+      expect(await onBoth()).toEqual([200, 200]);
+
+      await api.app.get(AuthService).setStatus(user.id, 'inactive');
+      await waitFor(async () => ((await onBoth()).every((status) => status === 401) ? true : undefined), 'both instances to refuse the token within 1 s', 1000, 20);
+      expect((await http(second.url, 'POST', '/generate-content', { token: user.token, body: { prompt: 'x', contentType: 'blog-post' } })).status).toBe(401);
+
+      await api.app.get(AuthService).setStatus(user.id, 'active');
+      expect(await onBoth()).toEqual([200, 200]);
+    } finally {
+      await second.close();
+    }
   });
 
   it('refuses malformed JSON with 400 and bodies over 100 kB with 413', async () => {

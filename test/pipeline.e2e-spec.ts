@@ -1,6 +1,5 @@
-import { getModelToken } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
 import { http, registerUser, RunningApi, startApi } from './support/api';
+import { JobStateProbe } from './support/job-state';
 import { OpenRouterStub, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
 import { testEnv } from './support/test-env';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
@@ -15,6 +14,7 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
   let worker: RunningWorker | undefined;
   let env: Record<string, string>;
   let user: { token: string; id: string };
+  let probe: JobStateProbe;
 
   const call = (method: string, path: string, options: Parameters<typeof http>[3] = {}) =>
     http(api.url, method, path, { token: user.token, ...options });
@@ -30,6 +30,12 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
       return current.status === status ? current : undefined;
     }, `job ${jobId} to be ${status}`, timeoutMs);
   const requestsFor = (marker: string) => stub.requests.filter((request) => request.prompt?.includes(marker));
+  /** The job's job_completed events; the last step of a job's end, after its record and its slot. */
+  const completions = async (jobId: string) => {
+    const events = await call('GET', '/notifications');
+    return events.body.filter((event: { event: string; payload: { jobId: string } }) => event.event === 'job_completed' && event.payload.jobId === jobId);
+  };
+  const announced = (jobId: string) => waitFor(async () => ((await completions(jobId)).length > 0 ? true : undefined), `job ${jobId} to be announced`);
 
   beforeAll(async () => {
     stub = await startOpenRouterStub();
@@ -48,12 +54,14 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     api = await startApi(env);
     worker = await startWorker(env);
     user = await registerUser(api.url);
+    probe = new JobStateProbe(env);
   });
 
   afterAll(async () => {
     await worker?.stop('SIGKILL');
     await api?.close();
     await stub?.close();
+    probe?.close();
   });
 
   it('runs enqueue → processing → completed, and saves, searches, edits and deletes the result', async () => {
@@ -76,9 +84,9 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     expect(completed.model).toEqual(expect.any(String));
     expect(new Date(completed.completedAt).getTime()).toBeGreaterThanOrEqual(new Date(completed.createdAt).getTime());
     expect(completed.error).toBeUndefined();
-    // The finished job gave its slot of the per-user cap back.
-    const quotas = api.app.get<Model<{ _id: string; active: number }>>(getModelToken('JobQuota'));
-    expect((await quotas.findById(user.id).lean())?.active).toBe(0);
+    // Once announced, the finished job has given its slot of the per-user cap back.
+    await announced(accepted.jobId);
+    expect(await probe.slotCount(user.id)).toBe(0);
 
     const first = await call('POST', `/generate-content/${accepted.jobId}/save`, { body: {} });
     const second = await call('POST', `/generate-content/${accepted.jobId}/save`, { body: {} });
@@ -125,9 +133,8 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     expect(failed.error.length).toBeLessThanOrEqual(200);
     expect(failed.generatedContent).toBeUndefined();
     expect(requestsFor('always broken')).toHaveLength(3);
-    const events = await call('GET', '/notifications');
-    const announced = events.body.filter((event: { event: string; payload: { jobId: string } }) => event.event === 'job_completed' && event.payload.jobId === accepted.jobId);
-    expect(announced).toEqual([{ id: expect.any(String), event: 'job_completed', payload: { userId: user.id, jobId: accepted.jobId, status: 'failed', error: failed.error, completedAt: expect.any(String) } }]);
+    await announced(accepted.jobId);
+    expect(await completions(accepted.jobId)).toEqual([{ id: expect.any(String), event: 'job_completed', payload: { userId: user.id, jobId: accepted.jobId, status: 'failed', error: failed.error, completedAt: expect.any(String) } }]);
   });
 
   it('fails at once on 402 without Retry-After', async () => {
@@ -138,13 +145,14 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     expect(requestsFor('no credits')).toHaveLength(1);
   });
 
-  it('waits out a 429 with Retry-After, then succeeds without burning an attempt', async () => {
+  it('waits out a 429 with Retry-After, then succeeds without using one of its retries', async () => {
     const prompt = 'busy provider [[stub:sequence=429,ok]] [[stub:retry-after=1]]';
     const accepted = await enqueue(prompt);
     const completed = await until(accepted.jobId, 'completed');
     const [first, second] = requestsFor('busy provider');
     expect(second.receivedAt - first.receivedAt).toBeGreaterThanOrEqual(900);
-    expect(completed.attempts).toBe(1);
+    // attempts counts every provider call honestly; the pause did not count against JOB_ATTEMPTS.
+    expect(completed.attempts).toBe(2);
     expect(completed.generatedContent).toBe(stubAnswerFor(prompt));
   });
 
@@ -153,9 +161,9 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     const failed = await until(accepted.jobId, 'failed', 30_000).catch(async (error) => {
       throw new Error(`${error.message}: ${requestsFor('never available').length} requests, job ${JSON.stringify(await job(accepted.jobId))}\n${worker!.output().slice(-3000)}`);
     });
-    expect(failed.attempts).toBe(3);
-    // 5 pauses of a second that cost no attempt, then the 3 attempts.
+    // 5 pauses of a second that cost none of the 3 attempts, then the 3 attempts: 8 provider calls, all counted.
     expect(requestsFor('never available')).toHaveLength(8);
+    expect(failed.attempts).toBe(8);
   }, 40_000);
 
   it.each([
@@ -184,9 +192,9 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await job(accepted.jobId)).status).toBe('completed');
     expect(requestsFor('worker dies').length).toBeGreaterThanOrEqual(2);
-    const events = await call('GET', '/notifications');
-    const completions = events.body.filter((event: { event: string; payload: { jobId: string } }) => event.event === 'job_completed' && event.payload.jobId === accepted.jobId);
-    expect(completions).toHaveLength(1);
+    expect((await job(accepted.jobId)).attempts).toBe(requestsFor('worker dies').length);
+    await announced(accepted.jobId);
+    expect(await completions(accepted.jobId)).toHaveLength(1);
   }, 60_000);
 
   it('drains on SIGTERM: the active job finishes before the worker exits', async () => {
@@ -208,14 +216,20 @@ describe('Generation jobs over HTTP (no worker needed)', () => {
   const as = (who: { token: string }, method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     http(api.url, method, path, { token: who.token, body, headers });
 
+  let probe: JobStateProbe;
+
   beforeAll(async () => {
     // A long delay keeps every job queued: nothing here should run.
-    env = testEnv('jobs-http', { JOB_DELAY_MS: '600000', MAX_ACTIVE_JOBS_PER_USER: '3', MAX_PROMPT_LENGTH: '100' });
+    env = testEnv('jobs-http', { JOB_DELAY_MS: '600000', MAX_ACTIVE_JOBS_PER_USER: '3', MAX_PROMPT_LENGTH: '100', RECONCILE_GRACE_MS: '1000' });
     api = await startApi(env);
     alice = await registerUser(api.url, 'Alice');
     bob = await registerUser(api.url, 'Bob');
+    probe = new JobStateProbe(env);
   });
-  afterAll(() => api.close());
+  afterAll(async () => {
+    probe.close();
+    await api.close();
+  });
 
   it('answers 202 with the contract fields, accepts slugs and lists newest first', async () => {
     const first = await as(alice, 'POST', '/generate-content', { prompt: 'one', contentType: 'product-description' });
@@ -286,13 +300,39 @@ describe('Generation jobs over HTTP (no worker needed)', () => {
     expect(statuses).toEqual([202, 202, 202, 429]);
   });
 
-  it('corrects a drifted per-user counter from the real number of unfinished jobs', async () => {
+  it('frees slots a crashed request leaked, so they never lock a user out', async () => {
     const erin = await registerUser(api.url, 'Erin');
-    const quotas = api.app.get<Model<{ _id: string; active: number }>>(getModelToken('JobQuota'));
-    // As after a crash between a job's end and its release: the counter says full, no job is unfinished.
-    await quotas.updateOne({ _id: erin.id }, { $set: { active: 3 } }, { upsert: true });
-    expect((await as(erin, 'POST', '/generate-content', { prompt: 'after drift', contentType: 'blog-post' })).status).toBe(202);
-    expect((await quotas.findById(erin.id).lean())?.active).toBe(1);
+    // As after a crash between taking a slot and writing the record: the user looks full, no job is unfinished.
+    const longAgo = Date.now() - 60_000;
+    for (const jobId of ['lost-1', 'lost-2', 'lost-3']) await probe.leakSlot(erin.id, jobId, longAgo);
+    expect((await as(erin, 'POST', '/generate-content', { prompt: 'after a leak', contentType: 'blog-post' })).status).toBe(202);
+    expect(await probe.slotCount(erin.id)).toBe(1);
+  });
+
+  it('holds the cap under 60 concurrent requests: exactly the cap is accepted', async () => {
+    const crowded = await startApi({ ...env, MAX_ACTIVE_JOBS_PER_USER: '20' });
+    try {
+      const frank = await registerUser(api.url, 'Frank');
+      const statuses = await Promise.all(
+        Array.from({ length: 60 }, (_, i) => http(crowded.url, 'POST', '/generate-content', { token: frank.token, body: { prompt: `crowd ${i}`, contentType: 'blog-post' } }).then((r) => r.status)),
+      );
+      expect(statuses.filter((status) => status === 202)).toHaveLength(20);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(40);
+      expect((await as(frank, 'GET', '/generate-content?limit=100')).body).toHaveLength(20);
+      expect(await probe.slotCount(frank.id)).toBe(20);
+    } finally {
+      await crowded.close();
+    }
+  });
+
+  it('creates one job for 20 concurrent requests with one Idempotency-Key', async () => {
+    const gina = await registerUser(api.url, 'Gina');
+    const body = { prompt: 'raced', contentType: 'blog-post' };
+    const responses = await Promise.all(Array.from({ length: 20 }, () => as(gina, 'POST', '/generate-content', body, { 'Idempotency-Key': 'race-1' })));
+    expect(responses.map((response) => response.status)).toEqual(Array(20).fill(202));
+    expect(new Set(responses.map((response) => response.body.jobId)).size).toBe(1);
+    expect((await as(gina, 'GET', '/generate-content')).body).toHaveLength(1);
+    expect(await probe.slotCount(gina.id)).toBe(1);
   });
 
   it('answers 503 and keeps no record when Redis refuses the job', async () => {

@@ -125,14 +125,14 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
       const socket = await connectSocket(api.url, user.token);
       const jobId = randomUUID();
       await pubsub.publish('job_status', user.id, { jobId, status: 'processing', attempt: 1 });
-      await pubsub.publish('job_delta', user.id, { jobId, attempt: 1, seq: 0, text: 'Hel' });
-      await pubsub.publish('job_delta', user.id, { jobId, attempt: 1, seq: 1, text: 'lo' });
+      await pubsub.publish('job_delta', user.id, { jobId, attempt: 1, delivery: 1, seq: 0, text: 'Hel' });
+      await pubsub.publish('job_delta', user.id, { jobId, attempt: 1, delivery: 1, seq: 1, text: 'lo' });
 
       const events = await collectEvents(socket, (log) => log.length >= 3);
       expect(events.map(({ event, payload, id }) => ({ event, payload, hasId: id !== undefined }))).toEqual([
         { event: 'job_status', payload: { jobId, status: 'processing', attempt: 1 }, hasId: true },
-        { event: 'job_delta', payload: { jobId, attempt: 1, seq: 0, text: 'Hel' }, hasId: false },
-        { event: 'job_delta', payload: { jobId, attempt: 1, seq: 1, text: 'lo' }, hasId: false },
+        { event: 'job_delta', payload: { jobId, attempt: 1, delivery: 1, seq: 0, text: 'Hel' }, hasId: false },
+        { event: 'job_delta', payload: { jobId, attempt: 1, delivery: 1, seq: 1, text: 'lo' }, hasId: false },
       ]);
       const listed = await http(api.url, 'GET', '/notifications', { token: user.token });
       expect(listed.body.map((entry: { event: string }) => entry.event)).toEqual(['job_status']);

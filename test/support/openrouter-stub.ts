@@ -8,15 +8,20 @@
  *        [[stub:sequence=500,429,ok]]    the nth request with this exact prompt gets the nth outcome; the last one repeats
  *        [[stub:respond=hang]]           one outcome for every request with this prompt
  *      outcomes: ok (default stream), json, <3-digit status>, hang, error-in-200, error-mid-stream, error-event,
- *                malformed-json, truncated (stream cut before finish and [DONE]), empty (stream with no text)
+ *                malformed-json, truncated (stream cut before finish and [DONE]), empty (stream with no text),
+ *                huge (a streamed answer of [[stub:mb=N]] megabytes, default 12), huge-json (the same in one JSON body),
+ *                endless (content chunks as fast as the client reads, until it goes away),
+ *                endless-line (one SSE line that never ends), endless-comments (keep-alive comment lines forever)
  *      modifiers, alone or with the above:
  *        [[stub:retry-after=2]]   Retry-After seconds on status answers
  *        [[stub:latency=200]]     ms before the answer starts
  *        [[stub:chunk-delay=50]]  ms between streamed chunks
  *        [[stub:chunks=10]]       number of streamed text chunks
+ *        [[stub:mb=2]]            size of the huge answers, in megabytes (decimals allowed)
  *   3. the script set with `stub.setDefault(...)`;
  *   4. a stream of `stubAnswerFor(prompt)`, i.e. "Stub answer for: <prompt>" (markers included, verbatim).
  * A request without `Authorization: Bearer ...` gets 401, as on OpenRouter.
+ * The huge and endless answers write only as fast as the client reads and stop when it goes away.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -37,6 +42,11 @@ export type StubScript = Timing &
     | { kind: 'truncated-stream'; text?: string }
     | { kind: 'malformed-json' }
     | { kind: 'hang' }
+    | { kind: 'huge'; megabytes?: number; chunkChars?: number }
+    | { kind: 'huge-json'; megabytes?: number; declareLength?: boolean }
+    | { kind: 'endless'; chunkChars?: number }
+    | { kind: 'endless-line' }
+    | { kind: 'endless-comments' }
   );
 
 export interface StubRequest {
@@ -49,6 +59,8 @@ export interface StubRequest {
   prompt?: string;
   /** Date.now() when the request arrived. */
   receivedAt: number;
+  /** Set once the answer is over: bytes written to the connection (headers included) and whether all of it was sent. */
+  response?: { bytes: number; complete: boolean };
 }
 
 export interface OpenRouterStub {
@@ -64,6 +76,9 @@ export interface OpenRouterStub {
 
 const DEFAULT_MODEL = 'openai/gpt-4o-mini';
 const DEFAULT_CHUNKS = 4;
+/** The size of the answer that once grew a worker to 1.39 GB. */
+const DEFAULT_HUGE_MEGABYTES = 12;
+const FILLER = 'All work and no play makes Jack a dull boy. ';
 const MARKER = /\[\[stub:([a-z-]+)=([^\]]*)\]\]/g;
 
 /** The text of the default answer for a prompt. */
@@ -112,7 +127,10 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     }
     const prompt = userPrompt(body);
     const path = req.url ?? '/';
-    requests.push({ method: req.method ?? '', path, headers: req.headers, body, prompt, receivedAt: Date.now() });
+    const record: StubRequest = { method: req.method ?? '', path, headers: req.headers, body, prompt, receivedAt: Date.now() };
+    requests.push(record);
+    const bytesBefore = req.socket.bytesWritten;
+    res.once('close', () => (record.response = { bytes: req.socket.bytesWritten - bytesBefore, complete: res.writableFinished }));
 
     if (req.method !== 'POST' || path.split('?')[0] !== '/api/v1/chat/completions') {
       return sendJson(res, 404, { error: { code: 404, message: `No route for ${req.method} ${path}` } });
@@ -154,6 +172,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     const timing = { latencyMs: number('latency') };
     const chunks = number('chunks');
     const chunkDelayMs = number('chunk-delay');
+    const megabytes = number('mb');
     if (/^\d{3}$/.test(outcome)) return { ...timing, kind: 'status', status: Number(outcome), retryAfter: markers.get('retry-after') };
     switch (outcome) {
       case 'ok':
@@ -164,11 +183,17 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
         return { ...timing, kind: 'truncated-stream' };
       case 'error-mid-stream':
         return { ...timing, kind: 'error-mid-stream', chunkDelayMs };
+      case 'huge':
+      case 'huge-json':
+        return { ...timing, kind: outcome, megabytes };
       case 'json':
       case 'hang':
       case 'error-in-200':
       case 'error-event':
       case 'malformed-json':
+      case 'endless':
+      case 'endless-line':
+      case 'endless-comments':
         return { ...timing, kind: outcome };
       default:
         throw new Error(`Unknown stub outcome "${outcome}"`);
@@ -213,6 +238,12 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
           { 'X-Generation-Id': id },
         );
       }
+      case 'huge':
+      case 'huge-json':
+      case 'endless':
+      case 'endless-line':
+      case 'endless-comments':
+        return oversized(res, script, context);
       default:
         return stream(res, script, context);
     }
@@ -229,15 +260,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     const requested = script.kind === 'stream' ? script.chunks : undefined;
     const pieces = Array.isArray(requested) ? requested : splitText(text, requested ?? DEFAULT_CHUNKS);
     const delayMs = script.kind === 'stream' || script.kind === 'error-mid-stream' ? script.chunkDelayMs : undefined;
-    const chunk = (choice: object, extra: object = {}): object => ({
-      id: context.id,
-      object: 'chat.completion.chunk',
-      created: Math.floor(Date.now() / 1000),
-      model,
-      provider: 'Stub',
-      choices: [{ index: 0, ...choice }],
-      ...extra,
-    });
+    const chunk = (choice: object, extra: object = {}): object => streamChunk(context, model, choice, extra);
     const send = (line: string): boolean => !res.destroyed && res.write(line);
 
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Generation-Id': context.id });
@@ -276,6 +299,48 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     res.end();
   }
 
+  /** The answers that are too large or never end, written by `pump`. */
+  function oversized(
+    res: ServerResponse,
+    script: Extract<StubScript, { kind: 'huge' | 'huge-json' | 'endless' | 'endless-line' | 'endless-comments' }>,
+    context: AnswerContext,
+  ): Promise<void> {
+    const sse = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Generation-Id': context.id };
+    const event = (content: string): string => `data: ${JSON.stringify(streamChunk(context, context.model, { delta: { content }, finish_reason: null }))}\n\n`;
+    switch (script.kind) {
+      case 'huge': {
+        const total = megabytesOf(script.megabytes);
+        const piece = filler(script.chunkChars ?? 1000);
+        const finish = `data: ${JSON.stringify(streamChunk(context, context.model, { delta: { content: '' }, finish_reason: 'stop' }))}\n\n`;
+        res.writeHead(200, sse);
+        return pump(res, chain(repeat(event(piece), Math.ceil(total / piece.length)), [finish, 'data: [DONE]\n\n']));
+      }
+      case 'huge-json': {
+        const piece = filler(64 * 1024);
+        const count = Math.ceil(megabytesOf(script.megabytes) / piece.length);
+        const [head, tail] = JSON.stringify({
+          id: context.id,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: context.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: '<text>' }, finish_reason: 'stop' }],
+        }).split('<text>');
+        const length = head.length + count * piece.length + tail.length;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'X-Generation-Id': context.id, ...(script.declareLength ? { 'Content-Length': String(length) } : {}) });
+        return pump(res, chain([head], repeat(piece, count), [tail]));
+      }
+      case 'endless':
+        res.writeHead(200, sse);
+        return pump(res, repeat(event(filler(script.chunkChars ?? 1000))));
+      case 'endless-line':
+        res.writeHead(200, sse);
+        return pump(res, chain(['data: {"choices":[{"delta":{"content":"'], repeat(filler(16 * 1024))));
+      case 'endless-comments':
+        res.writeHead(200, sse);
+        return pump(res, repeat(': OPENROUTER PROCESSING\n\n'.repeat(64)));
+    }
+  }
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', resolve);
@@ -304,6 +369,61 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
       });
       return closed;
     },
+  };
+}
+
+/**
+ * Writes the pieces only as fast as the client reads them, so the stub's memory stays flat, then ends the answer;
+ * stops as soon as the client goes away.
+ */
+async function pump(res: ServerResponse, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(piece) && !res.destroyed) await drainedOrClosed(res);
+    // A reader as fast as the writer never makes write() return false: yield so the test process keeps running.
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
+  res.end();
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** `piece` `count` times, or forever. */
+function* repeat(piece: string, count = Infinity): Generator<string> {
+  for (let i = 0; i < count; i++) yield piece;
+}
+
+function* chain(...parts: Iterable<string>[]): Generator<string> {
+  for (const part of parts) yield* part;
+}
+
+function filler(chars: number): string {
+  return FILLER.repeat(Math.ceil(chars / FILLER.length)).slice(0, chars);
+}
+
+function megabytesOf(megabytes = DEFAULT_HUGE_MEGABYTES): number {
+  return Math.round(megabytes * 1024 * 1024);
+}
+
+function streamChunk(context: { id: string }, model: string, choice: object, extra: object = {}): object {
+  return {
+    id: context.id,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    provider: 'Stub',
+    choices: [{ index: 0, ...choice }],
+    ...extra,
   };
 }
 

@@ -1,30 +1,37 @@
-import { INestApplication } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, appConfig, RealtimeConfig, realtimeConfig } from '@app/config';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { acceptJsonBodiesOnly } from './common/json-body';
 import { assignRequestIds } from './common/request-id';
+import { addSecurityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation.pipe';
 import { SocketIoAdapter } from './realtime/socket-io.adapter';
 
 export const BODY_LIMIT_BYTES = 100 * 1024;
+const DOCS_PATH = 'docs';
 
-/** Everything main.ts and the tests both need on an application: one definition of the HTTP surface. */
-export function configureApp(app: NestFastifyApplication): AppConfig {
+/**
+ * Everything main.ts and the tests both need on an application: one definition of the HTTP surface.
+ * The app must be created with `bodyParser: false` (createApiApp does): JSON is our only parser.
+ */
+export async function configureApp(app: NestFastifyApplication): Promise<AppConfig> {
   const config = app.get<AppConfig>(appConfig.KEY);
   assignRequestIds(app);
   app.useLogger(app.get(Logger));
+  acceptJsonBodiesOnly(app);
+  await addSecurityHeaders(app, { isProduction: config.isProduction, docsPath: DOCS_PATH });
   app.enableCors({ origin: config.corsOrigins, credentials: true });
   app.useWebSocketAdapter(new SocketIoAdapter(app, { corsOrigins: config.corsOrigins, maxMessageBytes: app.get<RealtimeConfig>(realtimeConfig.KEY).maxMessageBytes }));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();
-  setupSwagger(app);
+  if (config.swaggerEnabled) setupSwagger(app);
   return config;
 }
 
-function setupSwagger(app: INestApplication): void {
+function setupSwagger(app: NestFastifyApplication): void {
   const document = SwaggerModule.createDocument(
     app,
     new DocumentBuilder()
@@ -34,5 +41,5 @@ function setupSwagger(app: INestApplication): void {
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+  SwaggerModule.setup(DOCS_PATH, app, document, { jsonDocumentUrl: `${DOCS_PATH}-json`, swaggerOptions: { persistAuthorization: true } });
 }

@@ -9,7 +9,9 @@ export async function createApiApp(): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(ApiModule, new FastifyAdapter({ bodyLimit: BODY_LIMIT_BYTES, trustProxy: appConfig().trustProxy }), {
     bufferLogs: true,
     abortOnError: false,
+    // configureApp installs our one parser (JSON only, depth-limited); Nest's would add form bodies.
+    bodyParser: false,
   });
-  configureApp(app);
+  await configureApp(app);
   return app;
 }

@@ -1,20 +1,22 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BeforeApplicationShutdown, Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
 import { generationConfig, GenerationConfig } from '@app/config';
-import { GENERATION_QUEUE, GenerationService, isRetryable, JobName, JobPayloadMap, safeErrorMessage } from '@app/jobs';
-import { LlmError } from '@app/openrouter';
-import { workerOptions } from './worker-options';
+import { ABORT_LOCK_LOST, ABORT_SHUTDOWN, describeQueueFailure, GENERATION_QUEUE, GenerationService, JobName, JobPayloadMap, Verdict } from '@app/jobs';
+import { settlesWithin } from './settles-within';
+import { generationWorkerOptions } from './worker-options';
 
 type GenerateJob = Job<JobPayloadMap['generate']>;
-type Handlers = { [Name in JobName]: (job: Job<JobPayloadMap[Name]>) => Promise<void> };
+type Handlers = { [Name in JobName]: (job: Job<JobPayloadMap[Name]>, token?: string, signal?: AbortSignal) => Promise<void> };
 
-/** A provider that keeps answering Retry-After eventually costs attempts, so a job cannot wait forever. */
-const MAX_DEFERRALS = 5;
+/** After the shutdown timeout, aborted deliveries get this long to hand their jobs back. */
+const HAND_BACK_MS = 700;
 
-/** Turns BullMQ deliveries into GenerationService calls and maps outcomes to BullMQ's retry semantics. */
-@Processor(GENERATION_QUEUE, workerOptions())
+/** A failure the record already holds: BullMQ's failed hook has nothing left to do. */
+class RecordedFailure extends UnrecoverableError {}
+
+/** Turns BullMQ deliveries into GenerationService calls, and its verdicts into BullMQ calls. */
+@Processor(GENERATION_QUEUE, generationWorkerOptions())
 export class GenerationProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(GenerationProcessor.name);
 
@@ -30,60 +32,79 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
   }
 
   /** Every job name must have a handler here: a missing one fails the build. */
-  private readonly handlers: Handlers = { generate: (job) => this.generate(job) };
+  private readonly handlers: Handlers = { generate: (job, token, signal) => this.generate(job, token, signal) };
 
-  process(job: Job): Promise<void> {
+  // Three parameters: BullMQ passes the abort signal only to processors that declare it.
+  process(job: Job, token?: string, signal?: AbortSignal): Promise<void> {
     const handler = this.handlers[job.name as JobName];
     if (!handler) throw new UnrecoverableError(`No handler for job "${job.name}"`);
-    return handler(job);
+    return handler(job, token, signal);
   }
 
-  private async generate(job: GenerateJob): Promise<void> {
-    const attempt = job.attemptsMade + 1;
-    const maxAttempts = job.opts.attempts ?? this.generation.maxAttempts;
-    try {
-      await this.generation.run(job.data, attempt);
-    } catch (error) {
-      // Deliveries that ended in a Retry-After pause rather than a counted attempt.
-      const deferrals = job.attemptsStarted - job.attemptsMade - 1;
-      const waitMs = error instanceof LlmError && error.retryable ? (error.retryAfterMs ?? 0) : 0;
-      if (waitMs > 0 && deferrals < MAX_DEFERRALS) {
-        // The provider asked us to wait: pause the queue that long instead of burning an attempt.
-        await this.generation.recordFailure(job.data, error, attempt, false);
-        await this.worker.rateLimit(waitMs);
+  private async generate(job: GenerateJob, token?: string, signal?: AbortSignal): Promise<void> {
+    const verdict = await this.generation.deliver(job.data, { signal });
+    await this.apply(job, token, verdict);
+  }
+
+  private async apply(job: GenerateJob, token: string | undefined, verdict: Verdict): Promise<void> {
+    switch (verdict.action) {
+      case 'done':
+        return;
+      case 'fail':
+        throw new RecordedFailure(verdict.message);
+      case 'pause':
+        // The provider's Retry-After holds the whole queue: every job would get the same answer.
+        await this.worker.rateLimit(verdict.delayMs);
         throw Worker.RateLimitError();
-      }
-      const final = !isRetryable(error) || attempt >= maxAttempts;
-      await this.generation.recordFailure(job.data, error, attempt, final);
-      if (!isRetryable(error)) throw new UnrecoverableError(safeErrorMessage(error));
-      throw error;
+      case 'retry':
+      case 'defer':
+        await this.moveToDelayed(job, token, verdict.delayMs);
+        throw new DelayedError();
+      case 'hand-back':
+        await this.moveToDelayed(job, token, 0);
+        throw new DelayedError();
+      case 'release':
+        // Another delivery owns the job: leave BullMQ's entry to it.
+        throw new DelayedError();
     }
   }
 
-  /**
-   * Safety net: whenever BullMQ gives a job up for good (attempts used, unrecoverable, or stalled too
-   * often, which fails it without running this processor), its record must end too. A no-op when the
-   * processor already recorded the failure.
-   */
+  /** Runs the job again later without using a BullMQ attempt; with Redis down the lock runs out and stall recovery does it. */
+  private async moveToDelayed(job: GenerateJob, token: string | undefined, delayMs: number): Promise<void> {
+    await job.moveToDelayed(Date.now() + delayMs, token).catch((error: Error) => this.logger.warn(`Could not delay job ${job.id}: ${error.message}`));
+  }
+
+  /** A worker that lost a job's lock (it froze, or Redis was away) stops its provider call at once: another worker has the job. */
+  @OnWorkerEvent('lockRenewalFailed')
+  onLockLost(jobIds: string[]): void {
+    for (const jobId of jobIds) {
+      this.logger.warn({ msg: 'lost the lock of a job; stopping its delivery', jobId });
+      this.worker.cancelJob(jobId, ABORT_LOCK_LOST);
+    }
+  }
+
+  @OnWorkerEvent('stalled')
+  onStalled(jobId: string): void {
+    this.logger.warn({ msg: 'job stalled: its worker stopped or froze; it is handed out again', jobId });
+  }
+
+  /** Safety net: whenever BullMQ fails a job by itself (stalled too often, an escaped error), its record must end too. */
   @OnWorkerEvent('failed')
   async onFailed(job: GenerateJob | undefined, error: Error): Promise<void> {
-    if (!job || !isFinalFailure(job, error)) return;
-    await this.generation.failIfUnfinished(job.data, safeErrorMessage(error)).catch((cause: Error) =>
-      this.logger.error(`Could not record failure of ${job.id}: ${cause.message}`),
-    );
+    if (!job || error instanceof RecordedFailure) return;
+    if (!(error instanceof UnrecoverableError) && job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    // The reconciler finishes it later should MongoDB or Redis be down now.
+    await this.generation
+      .giveUp(job.data, describeQueueFailure(error.message, job.stalledCounter))
+      .catch((cause: Error) => this.logger.error({ msg: 'could not record a job the queue gave up; the reconciler will', jobId: job.id, error: cause.message }));
   }
 
-  /** Drain on SIGTERM: take no new jobs and give active ones a bounded time; after it, leave them to stall recovery. */
+  /** SIGTERM: take no new jobs, give active ones the shutdown timeout, then abort their provider calls and hand them back. */
   async beforeApplicationShutdown(): Promise<void> {
-    const drained = this.worker.close().then(() => true);
-    const finished = await Promise.race([drained, sleep(this.config.shutdownTimeoutMs).then(() => false)]);
-    if (!finished) {
-      this.logger.warn(`Active jobs still running after ${this.config.shutdownTimeoutMs} ms; another worker will pick them up`);
-      await this.worker.close(true);
-    }
+    const closed = this.worker.close();
+    if (await settlesWithin(closed, this.config.shutdownTimeoutMs)) return;
+    this.logger.warn(`Active jobs still running after ${this.config.shutdownTimeoutMs} ms: handing them back`);
+    this.worker.cancelAllJobs(ABORT_SHUTDOWN);
+    await settlesWithin(closed, HAND_BACK_MS);
   }
-}
-
-function isFinalFailure(job: Job, error: Error): boolean {
-  return error instanceof UnrecoverableError || /stalled/i.test(error.message) || job.attemptsMade >= (job.opts.attempts ?? 1);
 }

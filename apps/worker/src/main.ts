@@ -1,7 +1,10 @@
 import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
-import { checkConfiguration, ConfigValidationError, loadDotEnv } from '@app/config';
+import { checkConfiguration, ConfigValidationError, generationConfig, loadDotEnv } from '@app/config';
+
+/** Past the shutdown timeout, jobs get this long to be handed back and connections to close; then the process exits regardless. */
+const EXIT_GRACE_MS = 900;
 
 /** The worker has no HTTP server: a Nest application context running BullMQ processors. */
 async function bootstrap(): Promise<void> {
@@ -14,6 +17,11 @@ async function bootstrap(): Promise<void> {
   // Our own signal handling (not enableShutdownHooks) so a drained worker exits 0 instead of re-raising the signal.
   const shutdown = (signal: string) => {
     NestLogger.log(`${signal}: draining`, 'Bootstrap');
+    // A bounded shutdown even if a connection will not close: in-flight jobs were handed back or stall recovery takes them.
+    setTimeout(() => {
+      NestLogger.warn('Shutdown did not finish in time; exiting', 'Bootstrap');
+      process.exit(0);
+    }, generationConfig().shutdownTimeoutMs + EXIT_GRACE_MS).unref();
     app.close().then(
       () => process.exit(0),
       (error: Error) => {

@@ -5,7 +5,7 @@ import { generationConfig } from '@app/config';
  * BullMQ worker options from the validated config. @nestjs/bullmq takes them only through the
  * @Processor decorator, so they are read when the processor module is loaded (main.ts loads .env first).
  */
-export function workerOptions(): Partial<WorkerOptions> {
+export function generationWorkerOptions(): Partial<WorkerOptions> {
   const config = generationConfig();
   return {
     concurrency: config.concurrency,
@@ -13,6 +13,6 @@ export function workerOptions(): Partial<WorkerOptions> {
     limiter: config.rateLimit ?? { max: Number.MAX_SAFE_INTEGER, duration: 1000 },
     lockDuration: config.lockDurationMs,
     stalledInterval: config.stalledIntervalMs,
-    maxStalledCount: 2,
+    maxStalledCount: config.maxStalledCount,
   };
 }

@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { DatabaseModule } from '@app/common';
+import { DatabaseModule, RedisModule } from '@app/common';
 import { generationConfig } from '@app/config';
 import { GenerationModule } from '@app/jobs';
 import { GenerationProcessor } from './generation.processor';
+import { MaintenanceProcessor } from './maintenance.processor';
 import { WorkerLoggerModule } from './logger.module';
 
-const processors = [GenerationProcessor];
+const processors = [GenerationProcessor, MaintenanceProcessor];
 
 @Module({
   imports: [
@@ -14,6 +15,7 @@ const processors = [GenerationProcessor];
     ConfigModule.forFeature(generationConfig),
     WorkerLoggerModule,
     DatabaseModule,
+    RedisModule,
     GenerationModule,
   ],
   providers: processors,

@@ -3,20 +3,22 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
-import { authConfig, AuthConfig } from '@app/config';
+import { authConfig, AuthConfig, redisConfig } from '@app/config';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { PasswordHasher } from './password';
+import { UserCache } from './user-cache.service';
 import { JWT_ALGORITHM } from './auth.types';
 import { User, UserSchema } from './user.schema';
 import { UserRepository } from './user.repository';
 
-const services = [AuthService, PasswordHasher, JwtAuthGuard];
+const services = [AuthService, PasswordHasher, JwtAuthGuard, UserCache];
 const repositories = [UserRepository];
 
 @Module({
   imports: [
     ConfigModule.forFeature(authConfig),
+    ConfigModule.forFeature(redisConfig),
     MongooseModule.forFeature([{ name: User.name, schema: UserSchema }]),
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(authConfig)],

@@ -3,6 +3,7 @@ import { JwtService } from '@nestjs/jwt';
 import { DomainError } from '@app/common';
 import { AuthUser, JWT_ALGORITHM, JwtPayload } from './auth.types';
 import { PasswordHasher } from './password';
+import { UserCache } from './user-cache.service';
 import { UserRecord, UserRepository } from './user.repository';
 
 export interface AuthResult {
@@ -18,6 +19,7 @@ export class AuthService {
     private readonly users: UserRepository,
     private readonly passwords: PasswordHasher,
     private readonly jwt: JwtService,
+    private readonly cache: UserCache,
   ) {}
 
   async register(input: { name: string; email: string; password: string }): Promise<AuthResult> {
@@ -36,9 +38,15 @@ export class AuthService {
   }
 
   async me(userId: string): Promise<UserRecord> {
-    const user = await this.users.findById(userId);
+    const user = await this.activeUser(userId);
     if (!user) throw new DomainError('UNAUTHENTICATED', 'User not found');
     return user;
+  }
+
+  /** Activates or deactivates an account; every API instance refuses a deactivated user's tokens at once. */
+  async setStatus(userId: string, status: UserRecord['status']): Promise<void> {
+    if (!(await this.users.setStatus(userId, status))) throw new DomainError('NOT_FOUND', 'User not found');
+    await this.cache.invalidate(userId);
   }
 
   /** The checks for REST (JwtAuthGuard) and sockets alike: signature, pinned algorithm, expiry, an active user. */
@@ -54,9 +62,20 @@ export class AuthService {
   }
 
   private async userForPayload(payload: JwtPayload): Promise<AuthUser> {
-    const user = typeof payload.sub === 'string' ? await this.users.findById(payload.sub) : undefined;
-    if (!user || user.status !== 'active') throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
+    const user = typeof payload.sub === 'string' ? await this.activeUser(payload.sub) : undefined;
+    if (!user) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
     return { id: user._id, email: user.email, name: user.name };
+  }
+
+  /** The user when active: from memory on the hot path, else one read by _id (then remembered). */
+  private async activeUser(userId: string): Promise<UserRecord | undefined> {
+    const cached = this.cache.get(userId);
+    if (cached) return cached;
+    const version = this.cache.version;
+    const user = await this.users.findById(userId);
+    if (!user || user.status !== 'active') return undefined;
+    this.cache.remember(user, version);
+    return user;
   }
 
   private async issue(user: UserRecord): Promise<AuthResult> {

@@ -33,6 +33,13 @@ export class UserRepository {
     return user ? { ...toRecord(user), passwordHash: user.passwordHash } : undefined;
   }
 
+  /** False when there is no such user. */
+  async setStatus(id: string, status: User['status']): Promise<boolean> {
+    const objectId = parseObjectId(id);
+    if (!objectId) return false;
+    return (await this.users.updateOne({ _id: objectId }, { $set: { status } })).matchedCount > 0;
+  }
+
   async findById(id: string): Promise<UserRecord | undefined> {
     const objectId = parseObjectId(id);
     if (!objectId) return undefined;

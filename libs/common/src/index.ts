@@ -7,3 +7,4 @@ export * from './duplicate-key';
 export * from './object-id';
 export * from './redis.connection';
 export * from './redis.module';
+export * from './redis-scripts';

@@ -1,5 +1,5 @@
 import { registerAs } from '@nestjs/config';
-import { IsIn, IsString, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { IntVar, validateEnv } from './validate-env';
 
 class AppEnv {
@@ -24,6 +24,10 @@ class AppEnv {
 
   @IsIn(['true', 'false'], { message: 'TRUST_PROXY must be true or false' })
   TRUST_PROXY = 'false';
+
+  @IsOptional()
+  @IsIn(['true', 'false'], { message: 'SWAGGER_ENABLED must be true or false' })
+  SWAGGER_ENABLED?: string = undefined;
 }
 
 export const appConfig = registerAs('app', () => {
@@ -37,6 +41,8 @@ export const appConfig = registerAs('app', () => {
     dataDir: env.DATA_DIR,
     /** Behind a reverse proxy: client IPs (throttling, logs) come from X-Forwarded-For. */
     trustProxy: env.TRUST_PROXY === 'true',
+    /** Swagger UI at /docs and the OpenAPI document at /docs-json; off in production unless asked for. */
+    swaggerEnabled: env.SWAGGER_ENABLED === undefined ? env.NODE_ENV !== 'production' : env.SWAGGER_ENABLED === 'true',
   };
 });
 export type AppConfig = ReturnType<typeof appConfig>;

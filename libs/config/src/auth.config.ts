@@ -25,6 +25,13 @@ class AuthEnv {
   @IntVar('AUTH_THROTTLE_TTL_MS', 1000)
   AUTH_THROTTLE_TTL_MS = 60_000;
 
+  /** How long an authenticated user is remembered without a database read (0 = always read). */
+  @IntVar('AUTH_USER_CACHE_TTL_MS', 0)
+  AUTH_USER_CACHE_TTL_MS = 60_000;
+
+  @IntVar('AUTH_USER_CACHE_MAX', 1)
+  AUTH_USER_CACHE_MAX = 100_000;
+
   @IsString()
   NODE_ENV = 'development';
 
@@ -64,6 +71,7 @@ export const authConfig = registerAs('auth', () => {
     jwtSecret,
     jwtExpiresIn: /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN,
     bcryptRounds: env.BCRYPT_ROUNDS,
+    userCache: { ttlMs: env.AUTH_USER_CACHE_TTL_MS, max: env.AUTH_USER_CACHE_MAX },
     throttle: {
       ttlMs: env.AUTH_THROTTLE_TTL_MS,
       perIp: env.AUTH_THROTTLE_IP_LIMIT,

@@ -14,6 +14,15 @@ class GenerationEnv {
   @IntVar('WORKER_LOCK_DURATION_MS', 500) WORKER_LOCK_DURATION_MS = 30_000;
   @IntVar('WORKER_STALLED_INTERVAL_MS', 500) WORKER_STALLED_INTERVAL_MS = 30_000;
   @IntVar('WORKER_SHUTDOWN_TIMEOUT_MS', 0) WORKER_SHUTDOWN_TIMEOUT_MS = 30_000;
+  /** A job a worker stopped on (crash, freeze) this many times in a row fails, saying so. */
+  @IntVar('WORKER_MAX_STALLED_COUNT', 0, 100) WORKER_MAX_STALLED_COUNT = 2;
+  /** A job blocked this long by a MongoDB or Redis outage fails. */
+  @IntVar('JOB_OUTAGE_MAX_MS', 1000) JOB_OUTAGE_MAX_MS = 3_600_000;
+  /** Longest wait between two tries of a job blocked by an outage. */
+  @IntVar('JOB_OUTAGE_BACKOFF_MAX_MS', 100) JOB_OUTAGE_BACKOFF_MAX_MS = 30_000;
+  @IntVar('RECONCILE_INTERVAL_MS', 1000) RECONCILE_INTERVAL_MS = 60_000;
+  /** The reconciler leaves alone what changed more recently than this. */
+  @IntVar('RECONCILE_GRACE_MS', 100) RECONCILE_GRACE_MS = 120_000;
 }
 
 export const generationConfig = registerAs('generation', () => {
@@ -29,6 +38,11 @@ export const generationConfig = registerAs('generation', () => {
     lockDurationMs: env.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,
+    maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
+    outageMaxMs: env.JOB_OUTAGE_MAX_MS,
+    outageBackoffMaxMs: env.JOB_OUTAGE_BACKOFF_MAX_MS,
+    reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
+    reconcileGraceMs: env.RECONCILE_GRACE_MS,
   };
 });
 export type GenerationConfig = ReturnType<typeof generationConfig>;

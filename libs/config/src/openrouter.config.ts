@@ -23,6 +23,10 @@ class OpenRouterEnv {
   @IntVar('OPENROUTER_TIMEOUT_MS', 100)
   OPENROUTER_TIMEOUT_MS = 60_000;
 
+  /** The longest answer kept, in characters (String#length); a provider that sends more fails the job. */
+  @IntVar('LLM_MAX_OUTPUT_CHARS', 1)
+  LLM_MAX_OUTPUT_CHARS = 50_000;
+
   @Matches(/^https?:\/\/\S+$/, { message: 'APP_URL must be an http(s) URL' })
   APP_URL = 'http://localhost:5000';
 
@@ -45,6 +49,7 @@ export const openRouterConfig = registerAs('openrouter', () => {
     fallbackModels: env.OPENROUTER_FALLBACK_MODELS?.split(',').map((model) => model.trim()) ?? [],
     baseUrl: env.OPENROUTER_BASE_URL.replace(/\/+$/, ''),
     timeoutMs: env.OPENROUTER_TIMEOUT_MS,
+    maxOutputChars: env.LLM_MAX_OUTPUT_CHARS,
     appUrl: env.APP_URL,
     appTitle: env.APP_TITLE,
   };

@@ -37,9 +37,10 @@ export class ContentRepository {
     }
   }
 
+  /** By _id alone (the one filter FerretDB answers from an index), the owner checked here: another user's item looks missing. */
   async findOwned(userId: Types.ObjectId, id: Types.ObjectId): Promise<ContentItem | undefined> {
-    const content = await this.contents.findOne({ _id: id, userId }).lean();
-    return content ? toItem(content) : undefined;
+    const content = await this.contents.findOne({ _id: id }).lean();
+    return content && content.userId.equals(userId) ? toItem(content) : undefined;
   }
 
   async findBySourceKey(userId: Types.ObjectId, sourceKey: string): Promise<ContentItem | undefined> {
@@ -69,20 +70,32 @@ export class ContentRepository {
     return contents.map(toItem);
   }
 
+  // Writes: the owner is checked by _id first, then the write filters on _id alone. An item never changes
+  // owner, so the check holds; two lookups by primary key beat one scan of every user's items on FerretDB.
   async updateOwned(userId: Types.ObjectId, id: Types.ObjectId, changes: Partial<ContentFields>): Promise<ContentItem | undefined> {
-    const content = await this.contents.findOneAndUpdate({ _id: id, userId }, { $set: changes }, { returnDocument: 'after', runValidators: true }).lean();
+    if (!(await this.isOwnedBy(userId, id))) return undefined;
+    const content = await this.contents.findOneAndUpdate({ _id: id }, { $set: changes }, { returnDocument: 'after', runValidators: true }).lean();
     return content ? toItem(content) : undefined;
   }
 
   async deleteOwned(userId: Types.ObjectId, id: Types.ObjectId): Promise<boolean> {
-    const result = await this.contents.deleteOne({ _id: id, userId });
+    if (!(await this.isOwnedBy(userId, id))) return false;
+    const result = await this.contents.deleteOne({ _id: id });
     return result.deletedCount === 1;
+  }
+
+  private async isOwnedBy(userId: Types.ObjectId, id: Types.ObjectId): Promise<boolean> {
+    const content = await this.contents.findOne({ _id: id }, { userId: 1 }).lean();
+    return content !== null && content.userId.equals(userId);
   }
 }
 
-/** Every regex metacharacter becomes literal text, so a search for `.*(` finds those three characters. */
+/**
+ * Every regex metacharacter becomes literal text, so a search for `.*(` finds those three characters.
+ * NUL becomes `\x00`: a BSON regular expression is a C string and cannot hold the byte itself.
+ */
 export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return text.replace(/[.*+?^${}()|[\]\\\0]/g, (char) => (char === '\0' ? '\\x00' : `\\${char}`));
 }
 
 function toItem(content: Content & { _id: unknown }): ContentItem {

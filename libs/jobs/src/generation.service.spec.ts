@@ -1,14 +1,16 @@
 import { GenerationConfig, RealtimeConfig } from '@app/config';
-import { LlmBadRequestError, LlmProvider, LlmServerError } from '@app/openrouter';
+import { LlmProvider, LlmServerError } from '@app/openrouter';
 import { PubSubService } from '@app/pubsub';
 import { strictMock } from '../../../test/support/strict-mock';
-import { GenerationService, isRetryable, safeErrorMessage } from './generation.service';
-import { JobQuotaRepository } from './job-quota.repository';
-import { JobRepository } from './job.repository';
-import { JobView } from './job.types';
+import { ABORT_LOCK_LOST, ABORT_SHUTDOWN } from './failure-policy';
+import { GenerationService } from './generation.service';
+import { JobFinisher } from './job-finisher.service';
+import { Delivery, JobLedgerRepository } from './job-ledger.repository';
+import { JobRecord, JobRepository } from './job.repository';
+import { JobOutcome } from './job.types';
 
 const payload = { jobId: 'job-1', userId: '64b7f0c2a1b2c3d4e5f60718', correlationId: 'corr-1' };
-const base: JobView = {
+const base: JobRecord = {
   _id: 'job-1',
   jobId: 'job-1',
   userId: payload.userId,
@@ -19,141 +21,187 @@ const base: JobView = {
   createdAt: new Date('2026-01-01T00:00:00Z'),
   updatedAt: new Date('2026-01-01T00:00:00Z'),
   attempts: 1,
+  correlationId: 'corr-1',
 };
 const jobStub = {
   processing: base,
-  completed: { ...base, status: 'completed', generatedContent: 'Hello world', completedAt: new Date('2026-01-01T00:01:00Z') } as JobView,
-  failed: { ...base, status: 'failed', error: 'LLM provider answered 500', completedAt: new Date('2026-01-01T00:01:00Z'), attempts: 3 } as JobView,
-  retrying: { ...base, status: 'queued', error: 'LLM provider answered 500' } as JobView,
+  completed: { ...base, status: 'completed', generatedContent: 'Hello world', completedAt: new Date('2026-01-01T00:01:00Z') } as JobRecord,
+  failed: { ...base, status: 'failed', error: 'LLM provider answered 500', completedAt: new Date('2026-01-01T00:01:00Z'), attempts: 3 } as JobRecord,
+  retrying: { ...base, status: 'queued', error: 'LLM provider answered 500' } as JobRecord,
 };
+const deliveryStub = {
+  first: { delivery: 1, done: false, attempts: 0, failures: 0, pauses: 0 } as Delivery,
+  third: { delivery: 3, done: false, attempts: 2, failures: 2, pauses: 0 } as Delivery,
+};
+const completedOutcome: JobOutcome = {
+  status: 'completed',
+  attempts: 1,
+  result: { generatedContent: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop', usage: undefined, generationId: undefined },
+};
+const mongoDown = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { name: 'MongoServerSelectionError' });
 
 describe(GenerationService.name, () => {
   let sut: GenerationService;
   let jobs: jest.Mocked<JobRepository>;
-  let quotas: jest.Mocked<JobQuotaRepository>;
+  let ledger: jest.Mocked<JobLedgerRepository>;
+  let finisher: jest.Mocked<JobFinisher>;
   let llm: jest.Mocked<LlmProvider>;
   let events: jest.Mocked<PubSubService>;
+  const config = { attempts: 3, backoffMs: 1000, outageMaxMs: 3_600_000, outageBackoffMaxMs: 30_000 } as GenerationConfig;
 
   beforeEach(() => {
     jobs = strictMock(JobRepository);
-    quotas = strictMock(JobQuotaRepository);
+    ledger = strictMock(JobLedgerRepository);
+    finisher = strictMock(JobFinisher);
     events = strictMock(PubSubService);
     llm = { name: 'offline', generate: jest.fn(() => Promise.reject(new Error('unexpected call: generate'))) } as unknown as jest.Mocked<LlmProvider>;
     events.publish.mockResolvedValue();
-    sut = new GenerationService(jobs, quotas, llm, events, { deltaIntervalMs: 10 } as RealtimeConfig, { attempts: 3 } as GenerationConfig);
+    sut = new GenerationService(jobs, ledger, finisher, llm, events, { deltaIntervalMs: 10 } as RealtimeConfig, config);
   });
 
-  it('completes a job: deltas, then the record, then the slot, then job_completed', async () => {
+  const startsFirstDelivery = () => {
+    ledger.begin.mockResolvedValue(deliveryStub.first);
     jobs.markProcessing.mockResolvedValue(jobStub.processing);
+    ledger.startAttempt.mockResolvedValue(1);
+  };
+
+  it('completes a job: claim, one provider call with numbered deltas, keep the answer, then bring it home', async () => {
+    startsFirstDelivery();
     llm.generate.mockImplementation(async (request) => {
       request.onDelta?.('Hello ');
       request.onDelta?.('world');
       return { text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' };
     });
-    jobs.markCompleted.mockResolvedValue(jobStub.completed);
-    quotas.release.mockResolvedValue();
-    jobs.markAnnounced.mockResolvedValue();
+    ledger.settle.mockImplementation(async (_id, outcome) => outcome);
+    finisher.finish.mockResolvedValue(jobStub.completed);
 
-    await sut.run(payload, 1);
+    expect(await sut.deliver(payload)).toEqual({ action: 'done' });
 
     expect(jobs.markProcessing).toHaveBeenCalledWith('job-1', 1);
-    expect(jobs.markCompleted).toHaveBeenCalledWith('job-1', expect.objectContaining({ generatedContent: 'Hello world', provider: 'offline' }));
-    expect(quotas.release).toHaveBeenCalledWith(payload.userId);
-    const published = events.publish.mock.calls.map(([event, , body]) => [event, body]);
-    const deltas = published.filter(([event]) => event === 'job_delta').map(([, body]) => (body as { text: string }).text);
-    expect(deltas.join('')).toBe('Hello world');
-    expect(published.at(-1)).toEqual([
-      'job_completed',
-      { userId: payload.userId, jobId: 'job-1', status: 'completed', generatedContent: 'Hello world', completedAt: '2026-01-01T00:01:00.000Z' },
-    ]);
-    expect(jobs.markAnnounced).toHaveBeenCalledWith('job-1');
+    expect(ledger.startAttempt).toHaveBeenCalledWith('job-1', 1);
+    expect(ledger.settle).toHaveBeenCalledWith('job-1', completedOutcome, 1);
+    expect(finisher.finish).toHaveBeenCalledWith('job-1', completedOutcome);
+    const deltas = events.publish.mock.calls.filter(([event]) => event === 'job_delta').map(([, , body]) => body as { text: string; delivery: number; attempt: number });
+    expect(deltas.map((delta) => delta.text).join('')).toBe('Hello world');
+    expect(deltas.every((delta) => delta.delivery === 1 && delta.attempt === 1)).toBe(true);
   });
 
   it('completes a job whose streamed deltas could not be published (they are best-effort)', async () => {
-    jobs.markProcessing.mockResolvedValue(jobStub.processing);
+    startsFirstDelivery();
     events.publish.mockImplementation(async (event) => {
       if (event === 'job_delta') throw new Error('Redis hiccup');
     });
     llm.generate.mockImplementation(async (request) => {
       request.onDelta?.('Hello world');
-      return { text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5 };
+      return { text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' };
     });
-    jobs.markCompleted.mockResolvedValue(jobStub.completed);
-    quotas.release.mockResolvedValue();
-    jobs.markAnnounced.mockResolvedValue();
+    ledger.settle.mockImplementation(async (_id, outcome) => outcome);
+    finisher.finish.mockResolvedValue(jobStub.completed);
 
-    await sut.run(payload, 1);
-
-    expect(jobs.markCompleted).toHaveBeenCalledTimes(1);
-    expect(events.publish).toHaveBeenCalledWith('job_completed', payload.userId, expect.objectContaining({ status: 'completed' }), { correlationId: 'corr-1' });
+    expect(await sut.deliver(payload)).toEqual({ action: 'done' });
+    expect(finisher.finish).toHaveBeenCalledTimes(1);
   });
 
-  it('does not call the provider again for a job that already finished (a second delivery)', async () => {
-    jobs.markProcessing.mockResolvedValue(undefined);
-    jobs.findByJobId.mockResolvedValue({ ...jobStub.completed, correlationId: 'corr-1', announcedAt: new Date() });
+  it('brings a kept answer home without calling the provider again (a redelivery after an outage or crash)', async () => {
+    ledger.begin.mockResolvedValue({ ...deliveryStub.first, delivery: 2, attempts: 1, outcome: completedOutcome });
+    finisher.finish.mockResolvedValue(jobStub.completed);
 
-    await sut.run(payload, 2);
-
+    expect(await sut.deliver(payload)).toEqual({ action: 'done' });
     expect(llm.generate).not.toHaveBeenCalled();
-    expect(events.publish).not.toHaveBeenCalled();
+    expect(jobs.markProcessing).not.toHaveBeenCalled();
   });
 
-  it('announces a finished job whose announcement was lost', async () => {
-    jobs.markProcessing.mockResolvedValue(undefined);
-    jobs.findByJobId.mockResolvedValue({ ...jobStub.completed, correlationId: 'corr-1' });
-    jobs.markAnnounced.mockResolvedValue();
-
-    await sut.run(payload, 2);
-
+  it('does nothing for a job the ledger says is done', async () => {
+    ledger.begin.mockResolvedValue({ ...deliveryStub.first, delivery: 0, done: true });
+    expect(await sut.deliver(payload)).toEqual({ action: 'done' });
     expect(llm.generate).not.toHaveBeenCalled();
-    expect(events.publish).toHaveBeenCalledWith('job_completed', payload.userId, expect.objectContaining({ status: 'completed' }), { correlationId: 'corr-1' });
   });
 
-  it('marks a retryable failure for retry without freeing the slot', async () => {
+  it('stops before the provider call when another delivery has taken the job over', async () => {
+    startsFirstDelivery();
+    ledger.startAttempt.mockResolvedValue(undefined);
+    expect(await sut.deliver(payload)).toEqual({ action: 'release' });
+    expect(llm.generate).not.toHaveBeenCalled();
+  });
+
+  it('keeps nothing when its answer arrives after another delivery took the job over', async () => {
+    startsFirstDelivery();
+    llm.generate.mockResolvedValue({ text: 'late', provider: 'offline', model: 'offline', durationMs: 5 });
+    ledger.settle.mockResolvedValue(undefined);
+    expect(await sut.deliver(payload)).toEqual({ action: 'release' });
+    expect(finisher.finish).not.toHaveBeenCalled();
+  });
+
+  it('defers without using an attempt when MongoDB is down, waiting about as long as the outage has lasted', async () => {
+    ledger.begin.mockResolvedValue(deliveryStub.first);
+    jobs.markProcessing.mockRejectedValue(mongoDown);
+    ledger.blockedSince.mockResolvedValue(Date.now() - 8000);
+
+    const verdict = await sut.deliver(payload);
+
+    expect(verdict).toMatchObject({ action: 'defer' });
+    expect((verdict as { delayMs: number }).delayMs).toBeGreaterThanOrEqual(8000);
+    expect(llm.generate).not.toHaveBeenCalled();
+    expect(ledger.countVerdict).not.toHaveBeenCalled();
+  });
+
+  it('fails a job blocked by an outage past JOB_OUTAGE_MAX_MS, saying so', async () => {
+    ledger.begin.mockResolvedValue(deliveryStub.first);
+    jobs.markProcessing.mockRejectedValue(mongoDown);
+    ledger.blockedSince.mockResolvedValue(Date.now() - 3_600_001);
+    ledger.settle.mockImplementation(async (_id, outcome) => outcome);
+    finisher.finish.mockResolvedValue({ ...jobStub.failed, error: 'Could not be processed: the database or Redis was unavailable for over 1 h' });
+
+    expect(await sut.deliver(payload)).toEqual({ action: 'fail', message: expect.stringContaining('unavailable for over 1 h') });
+    expect(ledger.settle).toHaveBeenCalledWith('job-1', { status: 'failed', attempts: 0, error: expect.stringContaining('unavailable') }, 1);
+  });
+
+  it('counts a retryable provider failure and retries with backoff', async () => {
+    startsFirstDelivery();
+    llm.generate.mockRejectedValue(new LlmServerError('LLM provider answered 500', 500));
+    ledger.countVerdict.mockResolvedValue(1);
     jobs.markRetrying.mockResolvedValue(jobStub.retrying);
 
-    await sut.recordFailure(payload, new LlmServerError('LLM provider answered 500', 500), 1, false);
-
-    expect(jobs.markRetrying).toHaveBeenCalledWith('job-1', 'LLM provider answered 500');
+    expect(await sut.deliver(payload)).toEqual({ action: 'retry', delayMs: 1000, message: 'LLM provider answered 500' });
+    expect(ledger.countVerdict).toHaveBeenCalledWith('job-1', 1, 'failures');
     expect(events.publish).toHaveBeenCalledWith('job_status', payload.userId, { jobId: 'job-1', status: 'retrying', attempt: 1 });
   });
 
-  it('fails the job on the last attempt, frees the slot and announces the failure', async () => {
-    jobs.markFailed.mockResolvedValue(jobStub.failed);
-    quotas.release.mockResolvedValue();
-    jobs.markAnnounced.mockResolvedValue();
+  it('fails the job on its last attempt with the attempts it really made', async () => {
+    ledger.begin.mockResolvedValue(deliveryStub.third);
+    jobs.markProcessing.mockResolvedValue({ ...jobStub.processing, attempts: 3 });
+    ledger.startAttempt.mockResolvedValue(3);
+    llm.generate.mockRejectedValue(new LlmServerError('LLM provider answered 500', 500));
+    ledger.settle.mockImplementation(async (_id, outcome) => outcome);
+    finisher.finish.mockResolvedValue(jobStub.failed);
 
-    await sut.recordFailure(payload, new LlmServerError('LLM provider answered 500', 500), 3, true);
-
-    expect(jobs.markFailed).toHaveBeenCalledWith('job-1', 'LLM provider answered 500', 3);
-    expect(quotas.release).toHaveBeenCalledWith(payload.userId);
-    expect(events.publish).toHaveBeenCalledWith(
-      'job_completed',
-      payload.userId,
-      { userId: payload.userId, jobId: 'job-1', status: 'failed', error: 'LLM provider answered 500', completedAt: '2026-01-01T00:01:00.000Z' },
-      { correlationId: 'corr-1' },
-    );
+    expect(await sut.deliver(payload)).toEqual({ action: 'fail', message: 'LLM provider answered 500' });
+    expect(ledger.settle).toHaveBeenCalledWith('job-1', { status: 'failed', error: 'LLM provider answered 500', attempts: 3 }, 3);
+    expect(ledger.countVerdict).not.toHaveBeenCalled();
   });
 
-  it('does nothing twice when the failure was already recorded by another delivery', async () => {
-    jobs.markFailed.mockResolvedValue(undefined);
-
-    await sut.recordFailure(payload, new Error('boom'), 3, true);
-
-    expect(quotas.release).not.toHaveBeenCalled();
-    expect(events.publish).not.toHaveBeenCalled();
-  });
-});
-
-describe('failure classification', () => {
-  it('retries anything but a typed provider refusal', () => {
-    expect(isRetryable(new LlmServerError('x', 502))).toBe(true);
-    expect(isRetryable(new Error('database hiccup'))).toBe(true);
-    expect(isRetryable(new LlmBadRequestError('bad', 400))).toBe(false);
+  it.each([
+    [ABORT_SHUTDOWN, 'hand-back'],
+    [ABORT_LOCK_LOST, 'release'],
+  ])('an abort for %s gives the verdict %s and counts no failure', async (reason, action) => {
+    startsFirstDelivery();
+    const controller = new AbortController();
+    llm.generate.mockImplementation(async () => {
+      controller.abort(reason);
+      throw controller.signal.reason;
+    });
+    expect(await sut.deliver(payload, { signal: controller.signal })).toEqual({ action });
+    expect(ledger.countVerdict).not.toHaveBeenCalled();
   });
 
-  it('never stores an internal error message', () => {
-    expect(safeErrorMessage(new Error('MongoServerError: E11000 at 10.0.0.3'))).toBe('Content generation failed');
-    expect(safeErrorMessage(new LlmServerError('x'.repeat(500), 500)).length).toBeLessThanOrEqual(200);
+  it('fails a job BullMQ gave up on, unless an outcome was already kept (which then wins)', async () => {
+    ledger.read.mockResolvedValue({ done: false, attempts: 2 });
+    ledger.settle.mockResolvedValue(completedOutcome);
+    finisher.finish.mockResolvedValue(jobStub.completed);
+
+    await sut.giveUp(payload, 'workers stopped');
+
+    expect(ledger.settle).toHaveBeenCalledWith('job-1', { status: 'failed', error: 'workers stopped', attempts: 2 });
+    expect(finisher.finish).toHaveBeenCalledWith('job-1', completedOutcome);
   });
 });

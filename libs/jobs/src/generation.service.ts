@@ -1,132 +1,188 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { isDependencyDown } from '@app/common';
 import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } from '@app/config';
-import { GenerationResult, LlmError, LlmProvider } from '@app/openrouter';
+import { LlmProvider } from '@app/openrouter';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
-import { JobQuotaRepository } from './job-quota.repository';
-import { JobRepository } from './job.repository';
-import { JobPayloadMap, JobView } from './job.types';
+import { decideFailure, FailureLimits, Verdict } from './failure-policy';
+import { JobFinisher } from './job-finisher.service';
+import { Delivery, JobLedgerRepository } from './job-ledger.repository';
+import { JobRecord, JobRepository } from './job.repository';
+import { JobOutcome, JobPayloadMap, JobResult } from './job.types';
 
 type GeneratePayload = JobPayloadMap['generate'];
-const MAX_ERROR_LENGTH = 200;
+const DONE: Verdict = { action: 'done' };
+const RELEASE: Verdict = { action: 'release' };
 
-/** A short message that is safe to store and show: provider errors are already sanitised, others are not. */
-export function safeErrorMessage(error: unknown): string {
-  const message = error instanceof LlmError ? error.message : 'Content generation failed';
-  return message.length > MAX_ERROR_LENGTH ? `${message.slice(0, MAX_ERROR_LENGTH - 1)}…` : message;
+/** How far one delivery got: what the ledger said when it began, and the provider call it started. */
+interface Progress {
+  delivery?: Delivery;
+  attempt?: number;
 }
 
-export function isRetryable(error: unknown): boolean {
-  // Anything that is not a typed provider refusal (database or Redis hiccups included) may pass on retry.
-  return !(error instanceof LlmError) || error.retryable;
+export interface DeliveryOptions {
+  /** Aborted when the worker shuts down or loses the job's lock; its reason says which (failure-policy.ts). */
+  signal?: AbortSignal;
 }
 
 /**
- * One generation attempt and its bookkeeping: conditional status updates in MongoDB first, then the
- * events on Redis, so the database stays the source of truth.
+ * One delivery of a generation job: claim it in the ledger, call the provider once, keep the answer,
+ * store and announce it. Nothing here throws: every failure becomes a verdict that the processor
+ * translates into BullMQ calls.
  */
 @Injectable()
 export class GenerationService {
   private readonly logger = new Logger(GenerationService.name);
+  private readonly limits: FailureLimits;
 
   constructor(
     private readonly jobs: JobRepository,
-    private readonly quotas: JobQuotaRepository,
+    private readonly ledger: JobLedgerRepository,
+    private readonly finisher: JobFinisher,
     private readonly llm: LlmProvider,
     private readonly events: PubSubService,
     @Inject(realtimeConfig.KEY) private readonly realtime: RealtimeConfig,
-    @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
-  ) {}
-
-  get maxAttempts(): number {
-    return this.config.attempts;
+    @Inject(generationConfig.KEY) config: GenerationConfig,
+  ) {
+    this.limits = { maxAttempts: config.attempts, backoffMs: config.backoffMs, outageMaxMs: config.outageMaxMs, outageBackoffMaxMs: config.outageBackoffMaxMs };
   }
 
-  /** Runs attempt `attempt`; a job that already finished (a second delivery) is only re-announced if it never was. */
-  async run(payload: GeneratePayload, attempt: number): Promise<void> {
-    const job = await this.jobs.markProcessing(payload.jobId, attempt);
-    if (!job) return this.announceIfNeeded(payload.jobId);
-    await this.publishStatus(job, 'processing', attempt);
+  /** Runs one delivery; a job whose outcome an earlier delivery already decided is only brought home. */
+  async deliver(payload: GeneratePayload, options: DeliveryOptions = {}): Promise<Verdict> {
+    const progress: Progress = {};
+    try {
+      const delivery = await this.ledger.begin(payload.jobId);
+      progress.delivery = delivery;
+      if (delivery.done) return DONE;
+      if (delivery.outcome) return await this.bringHome(payload, delivery.outcome);
+      return await this.generate(payload, progress, options.signal);
+    } catch (error) {
+      return this.onFailure(payload, error, progress, options.signal);
+    }
+  }
 
+  /**
+   * For a job BullMQ gave up on by itself (stalled too often, or an error that escaped a delivery): its
+   * record must end too. An outcome already kept (a stored answer) wins over the failure.
+   */
+  async giveUp(payload: GeneratePayload, reason: string): Promise<void> {
+    this.logger.error({ msg: 'job given up by the queue', jobId: payload.jobId, correlationId: payload.correlationId, reason });
+    const { attempts } = await this.ledger.read(payload.jobId);
+    const outcome = await this.ledger.settle(payload.jobId, { status: 'failed', error: reason, attempts });
+    if (outcome) await this.finisher.finish(payload.jobId, outcome);
+  }
+
+  private async generate(payload: GeneratePayload, progress: Progress, signal?: AbortSignal): Promise<Verdict> {
+    const delivery = progress.delivery!;
+    const job = await this.jobs.markProcessing(payload.jobId, delivery.attempts + 1);
+    if (!job) return this.recordAlreadyFinished(payload);
+    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status: 'processing', attempt: delivery.attempts + 1 });
+
+    const attempt = await this.ledger.startAttempt(job.jobId, delivery.delivery);
+    if (attempt === undefined) return RELEASE;
+    progress.attempt = attempt;
+    this.logger.log({ msg: 'provider call', jobId: job.jobId, correlationId: payload.correlationId, attempt, delivery: delivery.delivery, provider: this.llm.name });
+    const result = await this.callProvider(job, payload.correlationId, attempt, delivery.delivery, signal);
+
+    const outcome = await this.ledger.settle(job.jobId, { status: 'completed', result, attempts: attempt }, delivery.delivery);
+    // Another delivery owns the job now (this worker froze or lost its lock): it decides.
+    if (!outcome) return RELEASE;
+    return this.bringHome(payload, outcome);
+  }
+
+  private async callProvider(job: JobRecord, correlationId: string, attempt: number, delivery: number, signal?: AbortSignal): Promise<JobResult> {
     const deltas = new DeltaBatcher({
       intervalMs: this.realtime.deltaIntervalMs,
-      flush: (text, seq) => this.events.publish('job_delta', job.userId, { jobId: job.jobId, attempt, seq, text }, { correlationId: payload.correlationId }),
+      flush: (text, seq) => this.events.publish('job_delta', job.userId, { jobId: job.jobId, attempt, delivery, seq, text }, { correlationId }),
     });
-    let result: GenerationResult;
     try {
-      result = await this.llm.generate({
-        prompt: job.prompt,
-        contentType: job.contentType,
-        correlationId: payload.correlationId,
-        onDelta: (text) => deltas.push(text),
-      });
+      const result = await this.llm.generate({ prompt: job.prompt, contentType: job.contentType, correlationId, signal, onDelta: (text) => deltas.push(text) });
+      return {
+        generatedContent: result.text,
+        provider: result.provider,
+        model: result.model,
+        usage: result.usage,
+        durationMs: result.durationMs,
+        finishReason: result.finishReason,
+        generationId: result.generationId,
+      };
     } finally {
       // Deltas are best-effort (job_completed carries the full text): a failed one must not cost the generation.
       await deltas.close().catch(() => undefined);
     }
-    const completed = await this.jobs.markCompleted(job.jobId, {
-      generatedContent: result.text,
-      provider: result.provider,
-      model: result.model,
-      usage: result.usage,
-      durationMs: result.durationMs,
-      finishReason: result.finishReason,
-      generationId: result.generationId,
-    });
-    if (!completed) return;
-    await this.finished(completed, payload.correlationId);
-    this.logger.log({ msg: 'job completed', jobId: job.jobId, correlationId: payload.correlationId, attempt, provider: result.provider, model: result.model, durationMs: result.durationMs });
   }
 
-  /** Records a failed attempt: `final` makes the job failed and announces it; otherwise it waits for a retry. */
-  async recordFailure(payload: GeneratePayload, error: unknown, attempt: number, final: boolean): Promise<void> {
-    const message = safeErrorMessage(error);
-    this.logger.warn({ msg: final ? 'job failed' : 'attempt failed, will retry', jobId: payload.jobId, correlationId: payload.correlationId, attempt, error: (error as Error)?.message });
-    if (final) {
-      const failed = await this.jobs.markFailed(payload.jobId, message, attempt);
-      if (failed) await this.finished(failed, payload.correlationId);
-      return;
+  /** Stores and announces the decided outcome; a failure is the processor's cue to fail the BullMQ job. */
+  private async bringHome(payload: GeneratePayload, outcome: JobOutcome): Promise<Verdict> {
+    const job = await this.finisher.finish(payload.jobId, outcome);
+    if (job?.status === 'completed') {
+      this.logger.log({ msg: 'job completed', jobId: payload.jobId, correlationId: payload.correlationId, attempts: job.attempts, provider: job.provider, model: job.model, durationMs: job.durationMs });
     }
-    const retrying = await this.jobs.markRetrying(payload.jobId, message);
-    if (retrying) await this.publishStatus(retrying, 'retrying', attempt);
+    return job?.status === 'failed' ? { action: 'fail', message: job.error ?? 'Content generation failed' } : DONE;
   }
 
-  /** For a job BullMQ gave up on without running it (stalled too often): make sure it does not stay unfinished. */
-  async failIfUnfinished(payload: GeneratePayload, reason: string): Promise<void> {
-    const failed = await this.jobs.markFailed(payload.jobId, reason.slice(0, MAX_ERROR_LENGTH));
-    if (failed) await this.finished(failed, payload.correlationId);
-    else await this.announceIfNeeded(payload.jobId);
+  /** No ledger outcome but a finished record (an older version stored it, or the ledger expired): make sure it was announced. */
+  private async recordAlreadyFinished(payload: GeneratePayload): Promise<Verdict> {
+    const job = await this.jobs.findByJobId(payload.jobId);
+    // No record: the API removed it because queueing failed, and this add landed late.
+    if (!job) return DONE;
+    const outcome: JobOutcome =
+      job.status === 'completed'
+        ? { status: 'completed', attempts: job.attempts, result: { generatedContent: job.generatedContent ?? '', provider: job.provider ?? '', model: job.model ?? '', durationMs: job.durationMs ?? 0 } }
+        : { status: 'failed', attempts: job.attempts, error: job.error ?? 'Content generation failed' };
+    const kept = await this.ledger.settle(job.jobId, outcome);
+    return kept ? this.bringHome(payload, kept) : DONE;
   }
 
-  /** After the one transition to completed or failed: free the user's slot, then tell the user. */
-  private async finished(job: JobView, correlationId: string): Promise<void> {
-    await this.quotas.release(job.userId);
-    await this.announce(job, correlationId);
-  }
-
-  private async announceIfNeeded(jobId: string): Promise<void> {
-    const job = await this.jobs.findByJobId(jobId);
-    if (job && (job.status === 'completed' || job.status === 'failed') && !job.announcedAt) await this.announce(job, job.correlationId);
-  }
-
-  private async announce(job: JobView, correlationId: string): Promise<void> {
-    const status = job.status as 'completed' | 'failed';
-    await this.publishStatus(job, status, job.attempts);
-    await this.events.publish(
-      'job_completed',
-      job.userId,
-      {
-        userId: job.userId,
-        jobId: job.jobId,
-        status,
-        ...(status === 'completed' ? { generatedContent: job.generatedContent } : { error: job.error }),
-        completedAt: (job.completedAt ?? new Date()).toISOString(),
-      },
-      { correlationId },
+  private async onFailure(payload: GeneratePayload, error: unknown, progress: Progress, signal?: AbortSignal): Promise<Verdict> {
+    const { delivery } = progress;
+    const blockedSince = isDependencyDown(error) ? await this.ledger.blockedSince(payload.jobId).catch(() => undefined) : undefined;
+    const verdict = decideFailure(
+      error,
+      { failures: delivery?.failures ?? 0, pauses: delivery?.pauses ?? 0, blockedSince, abortReason: signal?.aborted ? signal.reason : undefined, now: Date.now() },
+      this.limits,
     );
-    await this.jobs.markAnnounced(job.jobId);
+    this.logFailure(payload, error, verdict, delivery);
+    try {
+      return await this.apply(payload, verdict, progress);
+    } catch (cause) {
+      // Recording the verdict needs MongoDB or Redis too; whatever was kept stays kept, the next delivery goes on from there.
+      if (isDependencyDown(cause)) return { action: 'defer', delayMs: this.limits.outageBackoffMaxMs, message: 'A dependency (MongoDB or Redis) is unavailable' };
+      this.logger.error({ msg: 'could not record a failed delivery', jobId: payload.jobId, error: (cause as Error).message });
+      return { action: 'retry', delayMs: this.limits.backoffMs, message: 'Content generation failed' };
+    }
   }
 
-  private publishStatus(job: JobView, status: 'processing' | 'retrying' | 'completed' | 'failed', attempt: number): Promise<void> {
-    return this.events.publish('job_status', job.userId, { jobId: job.jobId, status, attempt });
+  private async apply(payload: GeneratePayload, verdict: Verdict, { delivery, attempt }: Progress): Promise<Verdict> {
+    if (!delivery?.delivery) return verdict.action === 'fail' ? this.failUnowned(payload, verdict.message) : verdict;
+    switch (verdict.action) {
+      case 'retry':
+      case 'pause': {
+        const counted = await this.ledger.countVerdict(payload.jobId, delivery.delivery, verdict.action === 'retry' ? 'failures' : 'pauses');
+        if (counted === undefined) return RELEASE;
+        const retrying = await this.jobs.markRetrying(payload.jobId, verdict.message).catch(() => undefined);
+        if (retrying) await this.events.publish('job_status', retrying.userId, { jobId: payload.jobId, status: 'retrying', attempt: retrying.attempts }).catch(() => undefined);
+        return verdict;
+      }
+      case 'fail': {
+        const outcome = await this.ledger.settle(payload.jobId, { status: 'failed', error: verdict.message, attempts: attempt ?? delivery.attempts }, delivery.delivery);
+        return outcome ? this.bringHome(payload, outcome) : RELEASE;
+      }
+      default:
+        return verdict;
+    }
+  }
+
+  /** A final failure before the delivery could claim the job (the ledger was unreachable past the outage bound). */
+  private async failUnowned(payload: GeneratePayload, message: string): Promise<Verdict> {
+    const { attempts } = await this.ledger.read(payload.jobId);
+    const outcome = await this.ledger.settle(payload.jobId, { status: 'failed', error: message, attempts });
+    return outcome ? this.bringHome(payload, outcome) : RELEASE;
+  }
+
+  private logFailure(payload: GeneratePayload, error: unknown, verdict: Verdict, delivery: Delivery | undefined): void {
+    const entry = { jobId: payload.jobId, correlationId: payload.correlationId, delivery: delivery?.delivery, action: verdict.action, error: (error as Error)?.message ?? String(error) };
+    if (verdict.action === 'fail') this.logger.warn({ msg: 'job failed', ...entry });
+    else if (verdict.action === 'release' || verdict.action === 'hand-back') this.logger.warn({ msg: 'delivery stopped', ...entry });
+    else if (verdict.action !== 'done') this.logger.warn({ msg: 'delivery failed', ...entry, delayMs: verdict.delayMs });
   }
 }

@@ -40,6 +40,23 @@ export class JobQueue implements OnApplicationShutdown {
     await Promise.race([added, sleep(ADD_TIMEOUT_MS).then(() => Promise.reject(new Error('Queue did not answer in time')))]);
   }
 
+  /** BullMQ's state of the job: waiting, delayed, active, completed, failed, ... or unknown when it has none. */
+  async stateOf(jobId: string): Promise<string> {
+    return this.queue.getJobState(jobId);
+  }
+
+  /** Why BullMQ failed the job, and how often its worker stopped on it. */
+  async failure(jobId: string): Promise<{ reason: string; stalled: number } | undefined> {
+    const job = await this.queue.getJob(jobId);
+    return job ? { reason: job.failedReason ?? '', stalled: job.stalledCounter ?? 0 } : undefined;
+  }
+
+  /** Queues a job again that BullMQ lost or finished without a record outcome; its old BullMQ entry goes first. */
+  async requeue(payload: JobPayloadMap['generate']): Promise<void> {
+    await this.queue.remove(payload.jobId);
+    await this.addGeneration(payload, 0);
+  }
+
   async onApplicationShutdown(): Promise<void> {
     // The connection is shared (RedisModule closes it), so this only releases BullMQ's listeners.
     await this.queue.close().catch(() => undefined);

@@ -3,16 +3,21 @@ import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, Types } from 'mongoose';
 import { isDuplicateKeyError, parseObjectId } from '@app/common';
 import { Job } from './job.schema';
-import { JobView, UNFINISHED_STATUSES } from './job.types';
+import { JobResult, JobStatus, JobView, UNFINISHED_STATUSES } from './job.types';
 
 const HIDDEN = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
+const FINISHED: JobStatus[] = ['completed', 'failed'];
 
 export type NewJob = Pick<Job, 'jobId' | 'prompt' | 'contentType' | 'scheduledFor' | 'idempotencyKey' | 'correlationId'> & { userId: string };
-export type CompletedJob = Pick<Job, 'generatedContent' | 'provider' | 'model' | 'usage' | 'durationMs' | 'finishReason' | 'generationId'>;
+/** A job record with the id that follows it through the logs. */
+export type JobRecord = JobView & { correlationId: string };
+/** What the reconciler needs of an unfinished record. */
+export type UnfinishedJob = Pick<JobRecord, 'jobId' | 'userId' | 'status' | 'createdAt' | 'updatedAt' | 'correlationId'>;
 
 /**
- * Job records. Status changes are conditional updates (queued → processing → completed | failed):
- * BullMQ delivers at least once, so a second delivery must find nothing to change.
+ * Job records. Status changes are conditional updates (queued → processing → completed | failed): the
+ * second guard behind the job ledger in Redis, which decides who may change a job (FerretDB lets two
+ * racers win one conditional update; MongoDB does not).
  */
 @Injectable()
 export class JobRepository {
@@ -33,14 +38,22 @@ export class JobRepository {
     return this.one({ idempotencyKey });
   }
 
+  /** By _id alone (the one filter FerretDB answers from an index), the owner checked here: another user's job looks missing. */
   async findOwned(userId: string, jobId: string): Promise<JobView | undefined> {
-    const owner = parseObjectId(userId);
-    return owner && typeof jobId === 'string' ? this.one({ _id: jobId, userId: owner }) : undefined;
+    if (typeof jobId !== 'string') return undefined;
+    const job = await this.one({ _id: jobId });
+    return job?.userId === userId ? job : undefined;
   }
 
-  async findByJobId(jobId: string): Promise<(JobView & { correlationId: string; announcedAt?: Date }) | undefined> {
+  async findByJobId(jobId: string): Promise<JobRecord | undefined> {
     const job = await this.jobs.findOne({ _id: jobId }).lean();
-    return job ? { ...toView(job), correlationId: job.correlationId, announcedAt: job.announcedAt } : undefined;
+    return job ? toRecord(job) : undefined;
+  }
+
+  /** Whether the job is finished; undefined when there is no such record. */
+  async isFinished(jobId: string): Promise<boolean | undefined> {
+    const job = await this.jobs.findOne({ _id: jobId }, { status: 1 }).lean();
+    return job ? FINISHED.includes(job.status) : undefined;
   }
 
   async listOwned(userId: string, limit: number): Promise<JobView[]> {
@@ -50,45 +63,54 @@ export class JobRepository {
     return jobs.map(toView);
   }
 
-  countUnfinished(userId: string): Promise<number> {
-    return this.jobs.countDocuments({ userId: new Types.ObjectId(userId), status: mongoose.trusted({ $in: UNFINISHED_STATUSES }) });
+  /** Unfinished records, up to `limit`; `complete` is false when there were more. */
+  async listUnfinished(limit: number): Promise<{ jobs: UnfinishedJob[]; complete: boolean }> {
+    const jobs = await this.jobs
+      .find({ status: mongoose.trusted({ $in: UNFINISHED_STATUSES }) }, { userId: 1, status: 1, createdAt: 1, updatedAt: 1, correlationId: 1 })
+      .limit(limit + 1)
+      .lean();
+    const unfinished = jobs.slice(0, limit).map((job) => ({
+      jobId: String(job._id),
+      userId: String(job.userId),
+      status: job.status,
+      createdAt: job.createdAt,
+      updatedAt: job.updatedAt,
+      correlationId: job.correlationId,
+    }));
+    return { jobs: unfinished, complete: jobs.length <= limit };
   }
 
   async delete(jobId: string): Promise<void> {
     await this.jobs.deleteOne({ _id: jobId });
   }
 
-  /** queued|processing → processing; undefined when the job already finished (a duplicate delivery). */
-  async markProcessing(jobId: string, attempt: number): Promise<JobView | undefined> {
-    return this.transition(jobId, UNFINISHED_STATUSES, { status: 'processing', attempts: attempt }, { error: 1 });
+  /** queued|processing → processing, with the number of the provider call about to start; undefined when finished or gone. */
+  async markProcessing(jobId: string, attempts: number): Promise<JobRecord | undefined> {
+    return this.transition(jobId, UNFINISHED_STATUSES, { status: 'processing', attempts }, { error: 1 });
   }
 
-  /** processing → queued while BullMQ waits to retry. */
-  async markRetrying(jobId: string, error: string): Promise<JobView | undefined> {
+  /** processing → queued while the job waits for its next attempt. */
+  async markRetrying(jobId: string, error: string): Promise<JobRecord | undefined> {
     return this.transition(jobId, ['processing'], { status: 'queued', error });
   }
 
-  /** From any unfinished state: a duplicate delivery may have marked the job for retry meanwhile. */
-  async markCompleted(jobId: string, result: CompletedJob): Promise<JobView | undefined> {
-    return this.transition(jobId, UNFINISHED_STATUSES, { ...result, status: 'completed', completedAt: new Date() }, { error: 1 });
+  /** From any unfinished state: the ledger already decided this is the job's one outcome. */
+  async markCompleted(jobId: string, result: JobResult, attempts: number): Promise<JobRecord | undefined> {
+    return this.transition(jobId, UNFINISHED_STATUSES, { ...result, attempts, status: 'completed', completedAt: new Date() }, { error: 1 });
   }
 
-  async markFailed(jobId: string, error: string, attempts?: number): Promise<JobView | undefined> {
+  async markFailed(jobId: string, error: string, attempts?: number): Promise<JobRecord | undefined> {
     const attemptsUpdate = attempts === undefined ? {} : { attempts };
     return this.transition(jobId, UNFINISHED_STATUSES, { status: 'failed', error, completedAt: new Date(), ...attemptsUpdate });
   }
 
-  async markAnnounced(jobId: string): Promise<void> {
-    await this.jobs.updateOne({ _id: jobId }, { $set: { announcedAt: new Date() } });
-  }
-
   // No projection here: FerretDB v1 refuses one on findAndModify; toView drops the internal fields.
-  private async transition(jobId: string, from: Job['status'][], set: Partial<Job>, unset: Record<string, 1> = {}): Promise<JobView | undefined> {
+  private async transition(jobId: string, from: Job['status'][], set: Partial<Job>, unset: Record<string, 1> = {}): Promise<JobRecord | undefined> {
     const update = Object.keys(unset).length ? { $set: set, $unset: unset } : { $set: set };
     const job = await this.jobs
       .findOneAndUpdate({ _id: jobId, status: mongoose.trusted({ $in: from }) }, update, { returnDocument: 'after' })
       .lean();
-    return job ? toView(job) : undefined;
+    return job ? toRecord(job) : undefined;
   }
 
   private async one(filter: Record<string, unknown>): Promise<JobView | undefined> {
@@ -98,6 +120,11 @@ export class JobRepository {
 }
 
 function toView(job: Partial<Job> & { _id: unknown }): JobView {
-  const { idempotencyKey: _key, correlationId: _cid, announcedAt: _announced, generationId: _gen, ...rest } = job;
+  // announcedAt: written by earlier versions, no longer used.
+  const { idempotencyKey: _key, correlationId: _cid, generationId: _gen, announcedAt: _announced, ...rest } = job as Partial<Job> & { _id: unknown; announcedAt?: Date };
   return { ...(rest as unknown as JobView), _id: String(job._id), userId: String(job.userId) };
+}
+
+function toRecord(job: Partial<Job> & { _id: unknown }): JobRecord {
+  return { ...toView(job), correlationId: job.correlationId ?? String(job._id) };
 }

@@ -37,8 +37,6 @@ export class Job {
   @Prop() durationMs?: number;
   @Prop() finishReason?: string;
   @Prop() generationId?: string;
-  /** Set once the terminal event is published, so a redelivered job re-announces only if that never happened. */
-  @Prop() announcedAt?: Date;
   createdAt!: Date;
   updatedAt!: Date;
 }
@@ -46,3 +44,5 @@ export class Job {
 export const JobSchema = SchemaFactory.createForClass(Job);
 JobSchema.index({ userId: 1, createdAt: -1, _id: -1 });
 JobSchema.index({ userId: 1, status: 1 });
+// The reconciler's scan for unfinished records (a scan on FerretDB, which indexes only _id).
+JobSchema.index({ status: 1, updatedAt: 1 });

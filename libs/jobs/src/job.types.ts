@@ -1,6 +1,8 @@
 import type { ContentType } from '@app/common';
 
 export const GENERATION_QUEUE = 'content-generation';
+/** Housekeeping jobs (the reconciler), run by one worker at a time. */
+export const MAINTENANCE_QUEUE = 'maintenance';
 
 export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -11,6 +13,12 @@ export interface JobPayloadMap {
   generate: { jobId: string; userId: string; correlationId: string };
 }
 export type JobName = keyof JobPayloadMap;
+
+/** Maintenance job name → payload. */
+export interface MaintenancePayloadMap {
+  reconcile: Record<string, never>;
+}
+export type MaintenanceJobName = keyof MaintenancePayloadMap;
 
 export interface JobUsage {
   promptTokens: number;
@@ -40,3 +48,17 @@ export interface JobView {
   durationMs?: number;
   finishReason?: string;
 }
+
+/** What a successful generation stores on the record. */
+export interface JobResult {
+  generatedContent: string;
+  provider: string;
+  model: string;
+  usage?: JobUsage;
+  durationMs: number;
+  finishReason?: string;
+  generationId?: string;
+}
+
+/** A job's decided end, kept in Redis until the record holds it and the user was told. */
+export type JobOutcome = { attempts: number } & ({ status: 'completed'; result: JobResult } | { status: 'failed'; error: string });

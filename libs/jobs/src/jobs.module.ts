@@ -7,51 +7,56 @@ import { ContentModule } from '@app/content';
 import { OpenRouterModule } from '@app/openrouter';
 import { PubSubModule } from '@app/pubsub';
 import { GenerationService } from './generation.service';
-import { JobQuotaRepository } from './job-quota.repository';
-import { JobQuota, JobQuotaSchema } from './job-quota.schema';
+import { IdempotencyRepository } from './idempotency.repository';
+import { JobFinisher } from './job-finisher.service';
+import { JobLedgerRepository } from './job-ledger.repository';
+import { JobReconciler } from './job-reconciler.service';
+import { JobSlotsRepository } from './job-slots.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { Job, JobSchema } from './job.schema';
-import { GENERATION_QUEUE } from './job.types';
+import { GENERATION_QUEUE, MAINTENANCE_QUEUE } from './job.types';
 import { JobsService } from './jobs.service';
 
-const jobModels = MongooseModule.forFeature([
-  { name: Job.name, schema: JobSchema },
-  { name: JobQuota.name, schema: JobQuotaSchema },
-]);
+const jobModels = MongooseModule.forFeature([{ name: Job.name, schema: JobSchema }]);
 
-/** The worker's BullMQ connections wait for Redis and reconnect by themselves (no request is waiting on them). */
+/**
+ * The worker's BullMQ connections wait for Redis and reconnect by themselves (no request is waiting on
+ * them), every 2 s at most: BullMQ's own backoff grows to 20 s, which would idle workers that long after an outage.
+ */
 const bullWorkerRoot = BullModule.forRootAsync({
   imports: [ConfigModule.forFeature(redisConfig)],
   inject: [redisConfig.KEY],
-  useFactory: (config: RedisConfig) => ({ prefix: config.prefix, connection: { url: config.url, maxRetriesPerRequest: null } }),
+  useFactory: (config: RedisConfig) => ({
+    prefix: config.prefix,
+    connection: { url: config.url, maxRetriesPerRequest: null, retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000) },
+  }),
 });
 
-/** The API side: enqueue, read and save jobs. */
+/** The API side: enqueue, read and save jobs. Needs the global RedisModule. */
 @Module({
-  imports: [
-    ConfigModule.forFeature(generationConfig),
-    ConfigModule.forFeature(redisConfig),
-    jobModels,
-    ContentModule,
-  ],
-  providers: [JobsService, JobRepository, JobQuotaRepository, JobQueue],
+  imports: [ConfigModule.forFeature(generationConfig), ConfigModule.forFeature(redisConfig), jobModels, ContentModule],
+  providers: [JobsService, JobRepository, JobSlotsRepository, IdempotencyRepository, JobQueue],
   exports: [JobsService],
 })
 export class JobsModule {}
 
-/** The worker side: run generations and announce their outcome. */
+const workerServices = [GenerationService, JobFinisher, JobReconciler];
+const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
+
+/** The worker side: run generations, bring their outcomes home, reconcile. Needs the global RedisModule. */
 @Module({
   imports: [
     ConfigModule.forFeature(generationConfig),
     ConfigModule.forFeature(realtimeConfig),
+    ConfigModule.forFeature(redisConfig),
     jobModels,
     bullWorkerRoot,
-    BullModule.registerQueue({ name: GENERATION_QUEUE }),
+    BullModule.registerQueue({ name: GENERATION_QUEUE }, { name: MAINTENANCE_QUEUE }),
     OpenRouterModule,
     PubSubModule,
   ],
-  providers: [GenerationService, JobRepository, JobQuotaRepository],
-  exports: [GenerationService, BullModule],
+  providers: [...workerServices, ...workerRepositories],
+  exports: [GenerationService, JobReconciler, BullModule],
 })
 export class GenerationModule {}

@@ -1,16 +1,21 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ContentType, DomainError, isDependencyDown } from '@app/common';
 import { generationConfig, GenerationConfig } from '@app/config';
 import { ContentService } from '@app/content';
+import { IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
 import { JobQueue } from './job.queue';
-import { JobQuotaRepository } from './job-quota.repository';
 import { JobRepository } from './job.repository';
+import { JobSlotsRepository } from './job-slots.repository';
 import { JobView } from './job.types';
 
 /** How long a generation usually takes once picked up; only an estimate for clients. */
 const ESTIMATED_GENERATION_MS = 15_000;
 const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
+/** How long a retried request waits for the first one with its key to write the record. */
+const CLAIM_WAIT_MS = 3000;
+const CLAIM_POLL_MS = 100;
 
 export interface EnqueueCommand {
   userId: string;
@@ -35,48 +40,70 @@ export class JobsService {
 
   constructor(
     private readonly jobs: JobRepository,
-    private readonly quotas: JobQuotaRepository,
+    private readonly slots: JobSlotsRepository,
+    private readonly idempotency: IdempotencyRepository,
     private readonly queue: JobQueue,
     private readonly content: ContentService,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
   ) {}
 
-  /** Command: record the job, then queue it; a queue that refuses leaves no job behind. */
+  /**
+   * Command: claim the Idempotency-Key and a slot in Redis, write the record (the one database write),
+   * then queue it. A queue that refuses leaves no job, slot or claim behind.
+   */
   async enqueue(command: EnqueueCommand): Promise<EnqueueResult> {
     if (command.prompt.length > this.config.maxPromptLength) {
       throw new DomainError('INVALID_ARGUMENT', `prompt must be at most ${this.config.maxPromptLength} characters`, {
         details: [{ field: 'prompt', errors: [`prompt must be at most ${this.config.maxPromptLength} characters`] }],
       });
     }
-    const idempotencyKey = this.idempotencyKeyOf(command);
-    if (idempotencyKey) {
-      const existing = await this.jobs.findByIdempotencyKey(idempotencyKey);
-      if (existing) return this.replay(existing, command);
-    }
-    await this.acquireSlot(command.userId);
-
     const jobId = randomUUID();
+    const key = this.idempotencyKeyOf(command);
+    const claim: IdempotencyClaim = { jobId, fingerprint: fingerprintOf(command) };
+    if (key) {
+      const earlier = await this.idempotency.claim(command.userId, key, claim);
+      if (earlier) return this.replayClaim(command, earlier);
+    }
+    const undo = async () => {
+      await this.slots.release(command.userId, jobId);
+      if (key) await this.idempotency.release(command.userId, key, claim);
+    };
+    try {
+      await this.acquireSlot(command.userId, jobId);
+    } catch (error) {
+      await undo().catch(() => undefined);
+      throw error;
+    }
+
     const correlationId = command.correlationId ?? jobId;
     const scheduledFor = new Date(Date.now() + this.config.delayMs);
-    const job = await this.jobs.create({
-      jobId,
-      userId: command.userId,
-      prompt: command.prompt,
-      contentType: command.contentType,
-      scheduledFor,
-      correlationId,
-      idempotencyKey: idempotencyKey ?? `none:${jobId}`,
-    });
+    let job: JobView | undefined;
+    try {
+      job = await this.jobs.create({
+        jobId,
+        userId: command.userId,
+        prompt: command.prompt,
+        contentType: command.contentType,
+        scheduledFor,
+        correlationId,
+        idempotencyKey: key ? `${command.userId}:${key}` : `none:${jobId}`,
+      });
+    } catch (error) {
+      await undo().catch(() => undefined);
+      throw error;
+    }
     if (!job) {
-      // A racing retry with the same key inserted first: answer with its job.
-      await this.quotas.release(command.userId);
-      return this.replay((await this.jobs.findByIdempotencyKey(idempotencyKey!))!, command);
+      // The unique index caught a key whose Redis claim had expired: answer with the job it created.
+      await undo();
+      const existing = await this.jobs.findByIdempotencyKey(`${command.userId}:${key}`);
+      if (!existing) throw new DomainError('DEPENDENCY_UNAVAILABLE', 'Could not record the job, try again shortly');
+      return this.replay(existing, command);
     }
 
     try {
       await this.queue.addGeneration({ jobId, userId: command.userId, correlationId }, this.config.delayMs);
     } catch (error) {
-      await this.rollback(command.userId, jobId, error);
+      await this.rollback(jobId, error, undo);
       throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The job queue is unavailable, try again shortly');
     }
     return this.accepted(job);
@@ -112,15 +139,38 @@ export class JobsService {
     return { message: created ? 'Content saved to your library' : 'Content was already saved', content: item };
   }
 
-  /** One of the user's unfinished-job slots; at the cap the real count decides (the counter may have drifted). */
-  private async acquireSlot(userId: string): Promise<void> {
+  /** One of the user's unfinished-job slots; at the cap, slots whose job ended without freeing them are freed first. */
+  private async acquireSlot(userId: string, jobId: string): Promise<void> {
     const cap = this.config.maxActiveJobsPerUser;
-    if (await this.quotas.tryAcquire(userId, cap)) return;
-    const unfinished = await this.jobs.countUnfinished(userId);
-    if (unfinished >= cap) {
-      throw new DomainError('TOO_MANY_ACTIVE_JOBS', `You already have ${unfinished} unfinished jobs; wait for one to finish`, { limit: cap });
+    if (await this.slots.acquire(userId, jobId, cap)) return;
+    if ((await this.freeLeakedSlots(userId)) > 0 && (await this.slots.acquire(userId, jobId, cap))) return;
+    throw new DomainError('TOO_MANY_ACTIVE_JOBS', `You already have ${cap} unfinished jobs; wait for one to finish`, { limit: cap });
+  }
+
+  /** Frees slots older than the reconciler's grace whose record is finished or missing (a crash between the two writes). */
+  private async freeLeakedSlots(userId: string): Promise<number> {
+    const takenBefore = Date.now() - this.config.reconcileGraceMs;
+    let freed = 0;
+    for (const slot of await this.slots.slots(userId)) {
+      if (slot.takenAt >= takenBefore || (await this.jobs.isFinished(slot.jobId)) === false) continue;
+      await this.slots.release(userId, slot.jobId);
+      freed++;
     }
-    await this.quotas.reset(userId, unfinished + 1);
+    return freed;
+  }
+
+  /** A request with a key already claimed: the same request gets the first job, a different one 422. */
+  private async replayClaim(command: EnqueueCommand, earlier: IdempotencyClaim): Promise<EnqueueResult> {
+    if (earlier.fingerprint !== fingerprintOf(command)) {
+      throw new DomainError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
+    }
+    // The first request may still be writing its record.
+    for (let waited = 0; waited <= CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
+      const job = await this.jobs.findOwned(command.userId, earlier.jobId);
+      if (job) return this.accepted(job);
+      await sleep(CLAIM_POLL_MS);
+    }
+    throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry shortly');
   }
 
   private idempotencyKeyOf(command: EnqueueCommand): string | undefined {
@@ -130,7 +180,7 @@ export class JobsService {
         details: [{ field: 'Idempotency-Key', errors: ['must be 1-128 letters, digits or ._:-'] }],
       });
     }
-    return `${command.userId}:${command.idempotencyKey}`;
+    return command.idempotencyKey;
   }
 
   private replay(job: JobView, command: EnqueueCommand): EnqueueResult {
@@ -152,15 +202,21 @@ export class JobsService {
     };
   }
 
-  private async rollback(userId: string, jobId: string, cause: unknown): Promise<void> {
+  private async rollback(jobId: string, cause: unknown, undo: () => Promise<void>): Promise<void> {
     this.logger.warn(`Queue refused job ${jobId} (${(cause as Error).message}); removing its record`);
     try {
       await this.jobs.delete(jobId);
-      await this.quotas.release(userId);
     } catch (error) {
       // The database is failing too: at least do not leave the record queued forever.
       if (!isDependencyDown(error)) throw error;
       await this.jobs.markFailed(jobId, 'Could not be queued').catch(() => undefined);
     }
+    // Redis refused the add, so this may fail too: the reconciler frees the slot later.
+    await undo().catch(() => undefined);
   }
+}
+
+/** Identifies the request an Idempotency-Key was first used for. */
+function fingerprintOf(command: EnqueueCommand): string {
+  return createHash('sha256').update(`${command.contentType}\n${command.prompt}`).digest('base64url').slice(0, 22);
 }

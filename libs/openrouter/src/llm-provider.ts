@@ -5,9 +5,12 @@ export interface GenerationRequest {
   prompt: string;
   contentType: ContentType;
   correlationId?: string;
-  /** Aborts the HTTP call (worker shutdown); the provider rethrows the abort as-is. */
+  /** Stops the generation at once, mid-stream too (worker shutdown); the provider rethrows the abort as-is. */
   signal?: AbortSignal;
-  /** Called with each streamed text piece, in order; their concatenation equals the final text. */
+  /**
+   * Called with each streamed text piece, in order; their concatenation equals the final text and never
+   * exceeds LLM_MAX_OUTPUT_CHARS (an answer that would is an `LlmOutputTooLargeError` instead).
+   */
   onDelta?: (text: string) => void;
 }
 

@@ -7,7 +7,8 @@ export type LlmErrorCode =
   | 'LLM_AUTH'
   | 'LLM_PAYMENT_REQUIRED'
   | 'LLM_RESPONSE_ERROR'
-  | 'LLM_EMPTY_RESPONSE';
+  | 'LLM_EMPTY_RESPONSE'
+  | 'LLM_OUTPUT_TOO_LARGE';
 
 interface LlmErrorOptions {
   retryable: boolean;
@@ -93,6 +94,19 @@ export class LlmResponseError extends LlmError {
 export class LlmEmptyResponseError extends LlmError {
   constructor(message = 'LLM returned no text') {
     super('LLM_EMPTY_RESPONSE', message, { retryable: true });
+  }
+}
+
+/**
+ * The answer went past LLM_MAX_OUTPUT_CHARS, or its body past the bytes such an answer can need (a runaway stream).
+ * Final: the same prompt would most likely do it again, and each try costs the whole limit.
+ */
+export class LlmOutputTooLargeError extends LlmError {
+  constructor(
+    readonly maxChars: number,
+    message = `LLM answer exceeded ${maxChars} characters`,
+  ) {
+    super('LLM_OUTPUT_TOO_LARGE', message, { retryable: false });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { ContentType } from '@app/common';
+import { LlmOutputTooLargeError } from './llm.errors';
 import type { GenerationRequest } from './llm-provider';
-import { OFFLINE_NOTICE, OfflineProvider } from './offline.provider';
+import { OFFLINE_NOTICE, offlineText, OfflineProvider } from './offline.provider';
 
 describe(OfflineProvider.name, () => {
   let sut: OfflineProvider;
@@ -102,5 +103,45 @@ describe(OfflineProvider.name, () => {
 
     await expect(promise).rejects.toMatchObject({ name: 'AbortError' });
     expect(deltas).toHaveLength(1);
+  });
+
+  it('stops at once when aborted during the pause between pieces', async () => {
+    sut = new OfflineProvider({ chunkDelayMs: 5000 });
+    const controller = new AbortController();
+    const deltas: string[] = [];
+    const startedAt = Date.now();
+    setTimeout(() => controller.abort(), 50);
+
+    const error = await sut.generate(request('Blog Post Outline', { signal: controller.signal, onDelta: (text) => deltas.push(text) })).catch((reason: unknown) => reason);
+
+    expect(error).toBe(controller.signal.reason);
+    expect(error).toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - startedAt).toBeLessThan(1000);
+    expect(deltas).toEqual([]);
+  });
+
+  describe('output limit', () => {
+    const text = offlineText('eco-friendly water bottles for hikers', 'Product Description');
+
+    it('answers a text exactly at the limit', async () => {
+      sut = new OfflineProvider({ maxOutputChars: text.length });
+
+      await expect(sut.generate(request('Product Description'))).resolves.toMatchObject({ text });
+    });
+
+    it('fails a text over the limit with a final LlmOutputTooLargeError, before any delta', async () => {
+      sut = new OfflineProvider({ maxOutputChars: text.length - 1 });
+      const deltas: string[] = [];
+
+      const promise = sut.generate(request('Product Description', { onDelta: (piece) => deltas.push(piece) }));
+
+      await expect(promise).rejects.toBeInstanceOf(LlmOutputTooLargeError);
+      await expect(promise).rejects.toMatchObject({
+        code: 'LLM_OUTPUT_TOO_LARGE',
+        retryable: false,
+        message: `LLM answer exceeded ${text.length - 1} characters`,
+      });
+      expect(deltas).toEqual([]);
+    });
   });
 });

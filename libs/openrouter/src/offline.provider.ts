@@ -1,4 +1,6 @@
 import type { ContentType } from '@app/common';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { LlmOutputTooLargeError } from './llm.errors';
 import { GenerationRequest, GenerationResult, LlmProvider } from './llm-provider';
 
 export const OFFLINE_NOTICE = '[Offline sample — no LLM was called]';
@@ -13,6 +15,8 @@ const STOP_WORDS = new Set(
 export interface OfflineProviderOptions {
   /** Pause between streamed pieces; 0 (the default) only yields to the event loop. */
   chunkDelayMs?: number;
+  /** LLM_MAX_OUTPUT_CHARS, enforced as the OpenRouter client does; unbounded when unset. */
+  maxOutputChars?: number;
 }
 
 /**
@@ -22,17 +26,21 @@ export interface OfflineProviderOptions {
 export class OfflineProvider extends LlmProvider {
   readonly name = 'offline' as const;
   private readonly chunkDelayMs: number;
+  private readonly maxOutputChars: number;
 
   constructor(options: OfflineProviderOptions = {}) {
     super();
     this.chunkDelayMs = options.chunkDelayMs ?? 0;
+    this.maxOutputChars = options.maxOutputChars ?? Infinity;
   }
 
   async generate(request: GenerationRequest): Promise<GenerationResult> {
     const startedAt = performance.now();
     const text = offlineText(request.prompt, request.contentType);
+    // The whole text is known up front, so it fails before any delta rather than midway as a stream would.
+    if (text.length > this.maxOutputChars) throw new LlmOutputTooLargeError(this.maxOutputChars);
     for (const piece of splitPieces(text, PIECES)) {
-      await this.pause();
+      await this.pause(request.signal);
       request.signal?.throwIfAborted();
       request.onDelta?.(piece);
     }
@@ -48,8 +56,14 @@ export class OfflineProvider extends LlmProvider {
     };
   }
 
-  private pause(): Promise<void> {
-    return new Promise((resolve) => (this.chunkDelayMs > 0 ? setTimeout(resolve, this.chunkDelayMs) : setImmediate(resolve)));
+  /** Waits before the next piece; an abort ends the wait at once. */
+  private async pause(signal?: AbortSignal): Promise<void> {
+    try {
+      await (this.chunkDelayMs > 0 ? sleep(this.chunkDelayMs, undefined, { signal }) : nextTurn(undefined, { signal }));
+    } catch (error) {
+      // Node's timers reject with an AbortError of their own; the caller gets its own reason back, as from fetch.
+      throw signal?.aborted ? signal.reason : error;
+    }
   }
 }
 

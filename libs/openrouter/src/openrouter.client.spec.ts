@@ -1,12 +1,13 @@
 import type { OpenRouterConfig } from '@app/config';
 import { createServer } from 'node:net';
-import { type OpenRouterStub, startOpenRouterStub, stubAnswerFor } from '../../../test/support/openrouter-stub';
+import { type OpenRouterStub, startOpenRouterStub, type StubRequest, type StubScript, stubAnswerFor } from '../../../test/support/openrouter-stub';
 import {
   LlmAuthError,
   LlmBadRequestError,
   LlmEmptyResponseError,
   LlmError,
   LlmNetworkError,
+  LlmOutputTooLargeError,
   LlmPaymentRequiredError,
   LlmRateLimitError,
   LlmResponseError,
@@ -14,8 +15,8 @@ import {
   LlmTimeoutError,
 } from './llm.errors';
 import type { GenerationRequest } from './llm-provider';
-import { OpenRouterClient } from './openrouter.client';
-import { SYSTEM_PROMPTS } from './system-prompts';
+import { OpenRouterClient, outputBounds } from './openrouter.client';
+import { MAX_TOKENS, SYSTEM_PROMPTS } from './system-prompts';
 
 const API_KEY = 'sk-or-v1-test-key-that-must-never-leak';
 
@@ -26,6 +27,19 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
     return error as Error;
   }
   throw new Error('expected the promise to reject');
+}
+
+/**
+ * How the stub's answer to `request` ended. Within a second, well before the client's 2 s request timeout
+ * would drop the connection anyway: a client that stops reading must also let go of the connection.
+ */
+async function answerOf(request: StubRequest): Promise<NonNullable<StubRequest['response']>> {
+  const deadline = Date.now() + 1000;
+  while (!request.response) {
+    if (Date.now() > deadline) throw new Error('the stub answer was neither finished nor dropped within 1 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return request.response;
 }
 
 /** A port nothing listens on: bind one, then release it. */
@@ -48,6 +62,7 @@ describe(OpenRouterClient.name, () => {
     fallbackModels: [],
     baseUrl: stub.url,
     timeoutMs: 2000,
+    maxOutputChars: 50_000,
     appUrl: 'http://localhost:5000',
     appTitle: 'AI Content Generator',
     ...overrides,
@@ -114,11 +129,22 @@ describe(OpenRouterClient.name, () => {
           { role: 'system', content: SYSTEM_PROMPTS['Product Description'] },
           { role: 'user', content: 'A bamboo toothbrush' },
         ],
-        max_tokens: 1500,
+        max_tokens: 800,
         temperature: 0.7,
         stream: true,
         usage: { include: true },
       });
+    });
+
+    it.each([
+      ['Blog Post Outline', 1500],
+      ['Product Description', 800],
+      ['Social Media Caption', 400],
+    ] as const)('asks for max_tokens %s: %i', async (contentType, maxTokens) => {
+      await sut.generate(request({ contentType }));
+
+      expect(stub.requests[0].body.max_tokens).toBe(maxTokens);
+      expect(MAX_TOKENS[contentType]).toBe(maxTokens);
     });
 
     it('omits models when no fallback is configured and streams the default answer', async () => {
@@ -336,8 +362,11 @@ describe(OpenRouterClient.name, () => {
       expect(error.name).toBe('AbortError');
     });
 
-    it("rethrows the caller's abort as an AbortError mid-stream", async () => {
-      stub.enqueue({ kind: 'stream', chunks: 5, chunkDelayMs: 100 });
+    it.each<[string, StubScript]>([
+      ['mid-stream, between reads', { kind: 'stream', chunks: 5, chunkDelayMs: 100 }],
+      ['with no piece passed on after it, even from the same read', { kind: 'stream', text: 'x'.repeat(200), chunks: 20 }],
+    ])("rethrows the caller's abort as an AbortError %s", async (_name, script) => {
+      stub.enqueue(script);
       const controller = new AbortController();
       const deltas: string[] = [];
 
@@ -394,5 +423,133 @@ describe(OpenRouterClient.name, () => {
 
       expect(error).toBeInstanceOf(LlmResponseError);
     });
+  });
+
+  describe('output limit', () => {
+    const limit = 5000;
+    const bounds = outputBounds(limit);
+    const tooLarge = { code: 'LLM_OUTPUT_TOO_LARGE', retryable: false, maxChars: limit };
+
+    beforeEach(() => {
+      sut = new OpenRouterClient(configFor({ maxOutputChars: limit }));
+    });
+
+    it('answers a stream of exactly the limit', async () => {
+      stub.enqueue({ kind: 'stream', text: 'x'.repeat(limit), chunks: 7 });
+
+      const result = await sut.generate(request());
+
+      expect(result.text).toHaveLength(limit);
+    });
+
+    it('aborts a stream at once when it passes the limit, with deltas that stay within it', async () => {
+      stub.enqueue({ kind: 'huge', megabytes: 64, chunkChars: 700 });
+      const deltas: string[] = [];
+
+      const error = await failureOf(sut.generate(request({ onDelta: (text) => deltas.push(text) })));
+
+      expect(error).toBeInstanceOf(LlmOutputTooLargeError);
+      expect(error).toMatchObject({ ...tooLarge, message: `LLM answer exceeded ${limit} characters` });
+      // Seven chunks of 700 fit in 5000; the eighth would not and is never passed on.
+      expect(deltas.join('')).toHaveLength(4900);
+      const answer = await answerOf(stub.requests[0]);
+      expect(answer.complete).toBe(false);
+      expect(answer.bytes).toBeLessThan(16 * 1024 * 1024);
+    });
+
+    it('checks each piece before passing it on', async () => {
+      sut = new OpenRouterClient(configFor({ maxOutputChars: 5 }));
+      stub.enqueue({ kind: 'stream', chunks: ['abc', 'def'] });
+      const deltas: string[] = [];
+
+      const error = await failureOf(sut.generate(request({ onDelta: (text) => deltas.push(text) })));
+
+      expect(error).toMatchObject({ code: 'LLM_OUTPUT_TOO_LARGE', message: 'LLM answer exceeded 5 characters' });
+      expect(deltas).toEqual(['abc']);
+    });
+
+    it('stops reading a JSON body larger than an answer within the limit can be', async () => {
+      stub.enqueue({ kind: 'huge-json', megabytes: 64 });
+      const deltas: string[] = [];
+
+      const error = await failureOf(sut.generate(request({ onDelta: (text) => deltas.push(text) })));
+
+      expect(error).toMatchObject({ ...tooLarge, message: `LLM response passed ${bounds.maxDocumentBytes} bytes, more than an answer of ${limit} characters needs` });
+      expect(deltas).toEqual([]);
+      const answer = await answerOf(stub.requests[0]);
+      expect(answer.complete).toBe(false);
+      expect(answer.bytes).toBeLessThan(16 * 1024 * 1024);
+    });
+
+    it('does not start reading a JSON body whose Content-Length is already too large', async () => {
+      stub.enqueue({ kind: 'huge-json', megabytes: 64, declareLength: true });
+
+      const error = await failureOf(sut.generate(request()));
+
+      expect(error).toMatchObject(tooLarge);
+      const answer = await answerOf(stub.requests[0]);
+      expect(answer.complete).toBe(false);
+      expect(answer.bytes).toBeLessThan(16 * 1024 * 1024);
+    });
+
+    it('fails a small JSON body whose text passes the limit, without a delta', async () => {
+      stub.enqueue({ kind: 'json', text: 'x'.repeat(limit + 1) });
+      const deltas: string[] = [];
+
+      const error = await failureOf(sut.generate(request({ onDelta: (text) => deltas.push(text) })));
+
+      expect(error).toMatchObject({ ...tooLarge, message: `LLM answer exceeded ${limit} characters` });
+      expect(deltas).toEqual([]);
+    });
+
+    it('bounds an SSE line that never ends', async () => {
+      stub.enqueue({ kind: 'endless-line' });
+
+      const error = await failureOf(sut.generate(request()));
+
+      expect(error).toMatchObject({ ...tooLarge, message: `LLM response passed ${bounds.maxDocumentBytes} bytes, more than an answer of ${limit} characters needs` });
+      expect((await answerOf(stub.requests[0])).complete).toBe(false);
+    });
+
+    it('bounds a stream of endless keep-alive comments', async () => {
+      stub.enqueue({ kind: 'endless-comments' });
+
+      const error = await failureOf(sut.generate(request()));
+
+      expect(error).toMatchObject({ ...tooLarge, message: `LLM response passed ${bounds.maxStreamBytes} bytes, more than an answer of ${limit} characters needs` });
+      expect((await answerOf(stub.requests[0])).complete).toBe(false);
+    });
+
+    it('reads no more than 64 KiB of an error body', async () => {
+      stub.enqueue({ kind: 'status', status: 500, message: 'x'.repeat(1024 * 1024) });
+
+      const error = await failureOf(sut.generate(request()));
+
+      expect(error).toMatchObject({ status: 500, message: 'LLM provider responded 500: Internal Server Error' });
+    });
+
+    it("stops an endless stream at once on the caller's abort", async () => {
+      stub.enqueue({ kind: 'endless', chunkChars: 10 });
+      const controller = new AbortController();
+      const deltas: string[] = [];
+
+      const error = await failureOf(
+        sut.generate(
+          request({
+            signal: controller.signal,
+            onDelta: (text) => {
+              deltas.push(text);
+              if (deltas.length === 3) controller.abort();
+            },
+          }),
+        ),
+      );
+
+      expect(error.name).toBe('AbortError');
+      expect(error).not.toBeInstanceOf(LlmError);
+      expect(deltas).toHaveLength(3);
+      expect((await answerOf(stub.requests[0])).complete).toBe(false);
+    });
+
   });
 });

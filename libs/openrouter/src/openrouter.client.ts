@@ -1,20 +1,22 @@
 import type { OpenRouterConfig } from '@app/config';
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import {
   LlmEmptyResponseError,
   LlmError,
   llmErrorFromStatus,
   LlmNetworkError,
+  LlmOutputTooLargeError,
   LlmResponseError,
   LlmTimeoutError,
   parseRetryAfter,
   truncateProviderMessage,
 } from './llm.errors';
 import { GenerationRequest, GenerationResult, LlmProvider, LlmUsage } from './llm-provider';
-import { SYSTEM_PROMPTS } from './system-prompts';
+import { MAX_TOKENS, SYSTEM_PROMPTS } from './system-prompts';
 
-const MAX_TOKENS = 1500;
 const TEMPERATURE = 0.7;
+/** Enough of an error body for its message; an error page larger than this is not worth reading. */
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 interface ProviderError {
   code?: number | string;
@@ -50,21 +52,53 @@ interface Completion {
   id?: string;
 }
 
+/** How much reading one answer may take, all derived from LLM_MAX_OUTPUT_CHARS. */
+export interface OutputBounds {
+  /** Characters of text, as String#length counts them. */
+  maxChars: number;
+  /** One JSON document holding the whole answer: a non-streamed body, or a single SSE event. */
+  maxDocumentBytes: number;
+  /** All bytes of a stream, chunk envelopes and keep-alive comments included. */
+  maxStreamBytes: number;
+}
+
+/** What reading one response needs: where the pieces go, the signal that ends it, and the bounds. */
+interface ReadContext {
+  onDelta?: (text: string) => void;
+  signal: AbortSignal;
+  bounds: OutputBounds;
+}
+
+/** The reading bounds for answers of at most `maxChars` characters. */
+export function outputBounds(maxChars: number): OutputBounds {
+  return {
+    maxChars,
+    // At worst 6 bytes per character (a \uXXXX escape), plus the envelope around it (id, model, usage).
+    maxDocumentBytes: maxChars * 6 + 64 * 1024,
+    // Room for a ~500-byte chunk envelope per character, so only a runaway stream reaches it.
+    maxStreamBytes: maxChars * 512 + 1024 * 1024,
+  };
+}
+
 /**
  * The OpenRouter chat completions API (or any OpenAI-compatible base URL), streamed over SSE.
  * Constructible without Nest so tests can point it at a local stub.
  */
 export class OpenRouterClient extends LlmProvider {
   readonly name = 'openrouter' as const;
+  private readonly bounds: OutputBounds;
 
   constructor(private readonly config: OpenRouterConfig) {
     super();
+    this.bounds = outputBounds(config.maxOutputChars);
   }
 
   async generate(request: GenerationRequest): Promise<GenerationResult> {
     const startedAt = performance.now();
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
-    const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout;
+    // Aborted when we stop reading early, so the connection is dropped at once instead of drained.
+    const release = new AbortController();
+    const signal = AbortSignal.any([release.signal, timeout, ...(request.signal ? [request.signal] : [])]);
     try {
       const response = await fetch(`${this.config.baseUrl}/chat/completions`, {
         method: 'POST',
@@ -73,10 +107,9 @@ export class OpenRouterClient extends LlmProvider {
         signal,
       });
       if (!response.ok) throw await statusError(response);
+      const context: ReadContext = { onDelta: request.onDelta, signal, bounds: this.bounds };
       const contentType = response.headers.get('content-type') ?? '';
-      const completion = contentType.includes('text/event-stream')
-        ? await readStream(response, request.onDelta)
-        : await readJson(response, request.onDelta);
+      const completion = contentType.includes('text/event-stream') ? await readStream(response, context) : await readJson(response, context);
       if (!completion.text) throw new LlmEmptyResponseError();
       return {
         text: completion.text,
@@ -88,6 +121,7 @@ export class OpenRouterClient extends LlmProvider {
         durationMs: Math.round(performance.now() - startedAt),
       };
     } catch (error) {
+      release.abort();
       throw translate(error, request.signal, timeout, this.config.timeoutMs);
     }
   }
@@ -114,7 +148,7 @@ export class OpenRouterClient extends LlmProvider {
         { role: 'system', content: SYSTEM_PROMPTS[request.contentType] },
         { role: 'user', content: request.prompt },
       ],
-      max_tokens: MAX_TOKENS,
+      max_tokens: MAX_TOKENS[request.contentType],
       temperature: TEMPERATURE,
       stream: true,
       usage: { include: true },
@@ -137,8 +171,29 @@ function translate(error: unknown, callerSignal: AbortSignal | undefined, timeou
   return error;
 }
 
+/**
+ * The body as text, or undefined when it is (or says it is) larger than `maxBytes`. The rest is never read:
+ * the caller then fails, and its abort drops the connection.
+ */
+async function readCapped(response: Response, maxBytes: number): Promise<string | undefined> {
+  if (Number(response.headers.get('content-length')) > maxBytes) return undefined;
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const bytes of response.body) {
+    size += bytes.byteLength;
+    if (size > maxBytes) return undefined;
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function bodyTooLarge(bounds: OutputBounds, maxBytes: number): LlmOutputTooLargeError {
+  return new LlmOutputTooLargeError(bounds.maxChars, `LLM response passed ${maxBytes} bytes, more than an answer of ${bounds.maxChars} characters needs`);
+}
+
 async function statusError(response: Response): Promise<LlmError> {
-  const body = await response.text().catch(() => '');
+  const body = (await readCapped(response, MAX_ERROR_BODY_BYTES).catch(() => undefined)) ?? '';
   let message: string | undefined;
   try {
     message = (JSON.parse(body) as { error?: ProviderError }).error?.message;
@@ -166,8 +221,9 @@ function toUsage(usage: ChatUsage | undefined): LlmUsage | undefined {
   };
 }
 
-async function readJson(response: Response, onDelta: GenerationRequest['onDelta']): Promise<Completion> {
-  const body = await response.text();
+async function readJson(response: Response, { onDelta, bounds }: ReadContext): Promise<Completion> {
+  const body = await readCapped(response, bounds.maxDocumentBytes);
+  if (body === undefined) throw bodyTooLarge(bounds, bounds.maxDocumentBytes);
   let parsed: ChatCompletion;
   try {
     parsed = JSON.parse(body) as ChatCompletion;
@@ -180,51 +236,34 @@ async function readJson(response: Response, onDelta: GenerationRequest['onDelta'
   const choice = parsed.choices[0];
   if (choice?.finish_reason === 'error') throw new LlmResponseError('LLM response finished with an error');
   const text = choice?.message?.content ?? '';
+  if (text.length > bounds.maxChars) throw new LlmOutputTooLargeError(bounds.maxChars);
   if (text) onDelta?.(text);
   return { text, model: parsed.model, usage: toUsage(parsed.usage), finishReason: choice?.finish_reason ?? undefined, id: parsed.id };
 }
 
-async function readStream(response: Response, onDelta: GenerationRequest['onDelta']): Promise<Completion> {
-  const state: Completion & { done: boolean; failure?: LlmError } = { text: '', done: false };
-  const onEvent = (event: EventSourceMessage): void => {
-    if (state.done || state.failure) return;
-    if (event.event === 'error') {
-      state.failure = streamEventError(event.data);
-      return;
-    }
-    if (event.data.trim() === '[DONE]') {
-      state.done = true;
-      return;
-    }
-    let chunk: ChatCompletion;
-    try {
-      chunk = JSON.parse(event.data) as ChatCompletion;
-    } catch (error) {
-      state.failure = new LlmResponseError('LLM stream carried a malformed chunk', error);
-      return;
-    }
-    if (chunk.error) {
-      state.failure = providerError('LLM stream carried an error', chunk.error);
-      return;
-    }
-    state.id ??= chunk.id;
-    if (chunk.model) state.model = chunk.model;
-    if (chunk.usage) state.usage = toUsage(chunk.usage);
-    const choice = chunk.choices?.[0];
-    const piece = choice?.delta?.content;
-    if (piece) {
-      state.text += piece;
-      onDelta?.(piece);
-    }
-    if (choice?.finish_reason) state.finishReason = choice.finish_reason;
-    if (choice?.finish_reason === 'error') state.failure = new LlmResponseError('LLM stream finished with an error');
-  };
-  const parser = createParser({ onEvent });
+type StreamState = Completion & { done: boolean; failure?: LlmError };
+
+async function readStream(response: Response, context: ReadContext): Promise<Completion> {
+  const { bounds, signal } = context;
+  const state: StreamState = { text: '', done: false };
+  const parser = createParser({
+    onEvent: (event) => onStreamEvent(event, state, context),
+    // Without a bound, a line or an event that never ends would be buffered until memory runs out.
+    maxBufferSize: bounds.maxDocumentBytes,
+    onError: (error: ParseError) => {
+      if (error.type === 'max-buffer-size-exceeded') state.failure ??= bodyTooLarge(bounds, bounds.maxDocumentBytes);
+    },
+  });
   if (!response.body) throw new LlmResponseError('LLM stream had no body');
   const decoder = new TextDecoder();
+  let received = 0;
   // Leaving the loop early cancels the body, which releases the connection.
   for await (const bytes of response.body) {
+    received += bytes.byteLength;
+    if (received > bounds.maxStreamBytes) throw bodyTooLarge(bounds, bounds.maxStreamBytes);
     parser.feed(decoder.decode(bytes, { stream: true }));
+    // onDelta may have aborted: stop here rather than read on.
+    signal.throwIfAborted();
     if (state.failure) throw state.failure;
     if (state.done) break;
   }
@@ -235,6 +274,45 @@ async function readStream(response: Response, onDelta: GenerationRequest['onDelt
     if (!state.done && !state.finishReason) throw new LlmResponseError('LLM stream ended before the completion finished');
   }
   return state;
+}
+
+function onStreamEvent(event: EventSourceMessage, state: StreamState, { onDelta, signal, bounds }: ReadContext): void {
+  if (state.done || state.failure || signal.aborted) return;
+  if (event.event === 'error') {
+    state.failure = streamEventError(event.data);
+    return;
+  }
+  if (event.data.trim() === '[DONE]') {
+    state.done = true;
+    return;
+  }
+  let chunk: ChatCompletion;
+  try {
+    chunk = JSON.parse(event.data) as ChatCompletion;
+  } catch (error) {
+    state.failure = new LlmResponseError('LLM stream carried a malformed chunk', error);
+    return;
+  }
+  if (chunk.error) {
+    state.failure = providerError('LLM stream carried an error', chunk.error);
+    return;
+  }
+  state.id ??= chunk.id;
+  if (chunk.model) state.model = chunk.model;
+  if (chunk.usage) state.usage = toUsage(chunk.usage);
+  const choice = chunk.choices?.[0];
+  const piece = choice?.delta?.content;
+  if (piece) {
+    // Checked before the piece is passed on, so the deltas never add up to more than the limit.
+    if (state.text.length + piece.length > bounds.maxChars) {
+      state.failure = new LlmOutputTooLargeError(bounds.maxChars);
+      return;
+    }
+    state.text += piece;
+    onDelta?.(piece);
+  }
+  if (choice?.finish_reason) state.finishReason = choice.finish_reason;
+  if (choice?.finish_reason === 'error') state.failure = new LlmResponseError('LLM stream finished with an error');
 }
 
 function streamEventError(data: string): LlmResponseError {

@@ -31,4 +31,17 @@ describe(OpenRouterModule.name, () => {
   it('honours LLM_PROVIDER=offline even with a key', async () => {
     await expect(providerFor({ OPENROUTER_API_KEY: 'sk-or-test', LLM_PROVIDER: 'offline' })).resolves.toBeInstanceOf(OfflineProvider);
   });
+
+  it('gives the offline provider the LLM_MAX_OUTPUT_CHARS limit', async () => {
+    const provider = await providerFor({ LLM_MAX_OUTPUT_CHARS: '10' });
+
+    await expect(provider.generate({ prompt: 'a cat', contentType: 'Social Media Caption' })).rejects.toMatchObject({
+      code: 'LLM_OUTPUT_TOO_LARGE',
+      message: 'LLM answer exceeded 10 characters',
+    });
+  });
+
+  it('refuses an LLM_MAX_OUTPUT_CHARS below 1', async () => {
+    await expect(providerFor({ LLM_MAX_OUTPUT_CHARS: '0' })).rejects.toThrow(/^Invalid configuration: LLM_MAX_OUTPUT_CHARS must be an integer between 1 and/);
+  });
 });

@@ -10,7 +10,7 @@ const providers: Provider[] = [
     provide: LlmProvider,
     inject: [openRouterConfig.KEY],
     useFactory: (config: OpenRouterConfig): LlmProvider =>
-      config.provider === 'openrouter' ? new OpenRouterClient(config) : new OfflineProvider(),
+      config.provider === 'openrouter' ? new OpenRouterClient(config) : new OfflineProvider({ maxOutputChars: config.maxOutputChars }),
   },
 ];
 

@@ -17,3 +17,13 @@ export const SYSTEM_PROMPTS: Readonly<Record<ContentType, string>> = {
     'a catchy hook with a few fitting emojis, a call to action, and 3-5 relevant hashtags at the end. ' +
     FORMAT,
 };
+
+/**
+ * The `max_tokens` asked of the provider per content type: room for the structure its system prompt asks for,
+ * with a margin, so a rambling model stops early (LLM_MAX_OUTPUT_CHARS is the hard limit behind it).
+ */
+export const MAX_TOKENS: Readonly<Record<ContentType, number>> = {
+  'Blog Post Outline': 1500,
+  'Product Description': 800,
+  'Social Media Caption': 400,
+};

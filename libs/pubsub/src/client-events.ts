@@ -16,10 +16,14 @@ export interface JobStatusEvent {
   attempt: number;
 }
 
-/** A piece of streamed text; the texts of one attempt, in `seq` order from 0, concatenate to its output. */
+/**
+ * A piece of streamed text; the texts of one attempt, in `seq` order from 0, concatenate to its output.
+ * `delivery` grows with every hand-out of the job to a worker, so `(delivery, seq)` is never reused.
+ */
 export interface JobDeltaEvent {
   jobId: string;
   attempt: number;
+  delivery: number;
   seq: number;
   text: string;
 }

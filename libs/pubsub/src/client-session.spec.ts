@@ -10,7 +10,7 @@ const eventStub = {
     event: 'job_completed',
     payload: { userId, jobId, status: 'completed', generatedContent: 'text', completedAt: '2026-01-01T00:00:00.000Z' },
   }),
-  delta: (seq: number): NotificationEnvelope<'job_delta'> => ({ event: 'job_delta', userId, payload: { jobId: 'job', attempt: 1, seq, text: `d${seq}` } }),
+  delta: (seq: number): NotificationEnvelope<'job_delta'> => ({ event: 'job_delta', userId, payload: { jobId: 'job', attempt: 1, delivery: 1, seq, text: `d${seq}` } }),
 };
 
 const live = (event: StoredNotification): NotificationEnvelope => ({ ...event, userId });

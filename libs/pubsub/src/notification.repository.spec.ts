@@ -38,7 +38,7 @@ describe(NotificationRepository.name, () => {
   });
 
   it('publishes ephemeral events on the prefixed channel of their name', async () => {
-    const envelope = { event: 'job_delta' as const, userId, payload: { jobId: 'j', attempt: 1, seq: 0, text: 'x' } };
+    const envelope = { event: 'job_delta' as const, userId, payload: { jobId: 'j', attempt: 1, delivery: 1, seq: 0, text: 'x' } };
     await sut.publish(envelope);
     expect(redis.publish).toHaveBeenCalledWith(`${prefix}:job_delta`, JSON.stringify(envelope));
   });

@@ -1,4 +1,6 @@
+import Redis from 'ioredis';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { defineScripts } from '@app/common';
 import { realtimeConfig, RealtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { ClientEventName, isClientEventName, NotificationEnvelope, StoredNotification } from './client-events';
 import { pubsubKeys } from './pubsub-keys';
@@ -21,6 +23,17 @@ redis.call('PUBLISH', ARGV[3], '{"id":"' .. id .. '",' .. ARGV[7])
 return id
 `;
 
+/**
+ * The same, at most once per `once` key (KEYS[2], kept ARGV[8] ms): a job's end is announced once
+ * however many deliveries, finishers or reconciler runs reach it. Returns nil when already done.
+ */
+const APPEND_AND_PUBLISH_ONCE = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[8]) then return false end
+${APPEND_AND_PUBLISH}`;
+
+/** How long a once-key outlives its event: longer than any redelivery of the job can come. */
+const ONCE_TTL_MS = 7 * 24 * 3600_000;
+
 /** Moves the cursor forward only (two tabs closing in either order keep the newer id). KEYS[1] cursor; ARGV: id, ttl ms. */
 const ADVANCE_CURSOR = `
 local current = redis.call('GET', KEYS[1])
@@ -39,6 +52,7 @@ return 1
 
 interface ScriptCommands {
   pubsubAppendAndPublish(key: string, ...args: (string | number)[]): Promise<string>;
+  pubsubAppendAndPublishOnce(key: string, onceKey: string, ...args: (string | number)[]): Promise<string | null>;
   pubsubAdvanceCursor(key: string, id: string, ttlMs: number): Promise<number>;
 }
 
@@ -56,24 +70,28 @@ export interface StreamPage {
 @Injectable()
 export class NotificationRepository {
   private readonly logger = new Logger(NotificationRepository.name);
-  private readonly redis: PubSubConnection & ScriptCommands;
+  private readonly redis: Redis & ScriptCommands;
 
   constructor(
     redis: PubSubConnection,
     @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig,
     @Inject(realtimeConfig.KEY) private readonly realtime: RealtimeConfig,
   ) {
-    redis.defineCommand('pubsubAppendAndPublish', { numberOfKeys: 1, lua: APPEND_AND_PUBLISH });
-    redis.defineCommand('pubsubAdvanceCursor', { numberOfKeys: 1, lua: ADVANCE_CURSOR });
-    this.redis = redis as PubSubConnection & ScriptCommands;
+    this.redis = defineScripts<ScriptCommands>(redis, {
+      pubsubAppendAndPublish: { keys: 1, lua: APPEND_AND_PUBLISH },
+      pubsubAppendAndPublishOnce: { keys: 2, lua: APPEND_AND_PUBLISH_ONCE },
+      pubsubAdvanceCursor: { keys: 1, lua: ADVANCE_CURSOR },
+    });
   }
 
-  /** Stores the event in the user's stream, then publishes it; returns its id. */
-  appendAndPublish(envelope: Omit<NotificationEnvelope, 'id'>): Promise<string> {
+  /**
+   * Stores the event in the user's stream, then publishes it; returns its id. With `once`, does so only
+   * the first time that key is used (undefined afterwards).
+   */
+  async appendAndPublish(envelope: Omit<NotificationEnvelope, 'id'>, once?: string): Promise<string | undefined> {
     const { event, userId, payload, correlationId } = envelope;
     const tail = JSON.stringify({ event, userId, payload, correlationId }).slice(1);
-    return this.redis.pubsubAppendAndPublish(
-      pubsubKeys.stream(this.prefix, userId),
+    const args = [
       this.realtime.maxEventsPerUser,
       this.realtime.replayWindowMs,
       pubsubKeys.channel(this.prefix, event),
@@ -81,7 +99,10 @@ export class NotificationRepository {
       JSON.stringify(payload),
       correlationId ?? '',
       tail,
-    );
+    ];
+    const stream = pubsubKeys.stream(this.prefix, userId);
+    if (once === undefined) return this.redis.pubsubAppendAndPublish(stream, ...args);
+    return (await this.redis.pubsubAppendAndPublishOnce(stream, pubsubKeys.once(this.prefix, once), ...args, ONCE_TTL_MS)) ?? undefined;
   }
 
   /** Publishes without recording (ephemeral events). */

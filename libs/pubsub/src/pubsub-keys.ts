@@ -8,4 +8,6 @@ export const pubsubKeys = {
   stream: (prefix: string, userId: string): string => `${prefix}:notifications:${userId}`,
   /** Per-user id of the newest recorded event delivered to a socket that has since disconnected. */
   cursor: (prefix: string, userId: string): string => `${prefix}:notifications-cursor:${userId}`,
+  /** Marks an event that must be announced at most once (e.g. a job's end). */
+  once: (prefix: string, key: string): string => `${prefix}:announced:${key}`,
 };

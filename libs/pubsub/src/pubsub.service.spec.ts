@@ -18,7 +18,17 @@ describe(PubSubService.name, () => {
   it('records job_completed before publishing it, in one step, with the payload unchanged', async () => {
     repository.appendAndPublish.mockResolvedValueOnce('1-0');
     await sut.publish('job_completed', userId, completedStub, { correlationId: 'corr' });
-    expect(repository.appendAndPublish).toHaveBeenCalledWith({ event: 'job_completed', userId, payload: completedStub, correlationId: 'corr' });
+    expect(repository.appendAndPublish).toHaveBeenCalledWith({ event: 'job_completed', userId, payload: completedStub, correlationId: 'corr' }, undefined);
+  });
+
+  it('passes a once-key on, for events that must be announced at most once', async () => {
+    repository.appendAndPublish.mockResolvedValueOnce(undefined);
+    await sut.publish('job_completed', userId, completedStub, { once: 'job-1:job_completed' });
+    expect(repository.appendAndPublish).toHaveBeenCalledWith(expect.objectContaining({ event: 'job_completed' }), 'job-1:job_completed');
+  });
+
+  it('refuses a once-key on an ephemeral event', async () => {
+    await expect(sut.publish('job_delta', userId, { jobId: 'j', attempt: 1, delivery: 1, seq: 0, text: 'x' }, { once: 'k' })).rejects.toThrow(/recorded events/);
   });
 
   it('records job_status too', async () => {
@@ -29,7 +39,7 @@ describe(PubSubService.name, () => {
 
   it('publishes job_delta without recording it', async () => {
     repository.publish.mockResolvedValueOnce(undefined);
-    const payload = { jobId: 'job-1', attempt: 1, seq: 0, text: 'Hi' };
+    const payload = { jobId: 'job-1', attempt: 1, delivery: 1, seq: 0, text: 'Hi' };
     await sut.publish('job_delta', userId, payload);
     expect(repository.publish).toHaveBeenCalledWith({ event: 'job_delta', userId, payload, correlationId: undefined });
   });

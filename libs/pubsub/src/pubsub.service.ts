@@ -13,14 +13,16 @@ export class PubSubService {
 
   /**
    * Records (when the event is replayable) and publishes `payload`, exactly as clients receive it.
+   * With `meta.once` (recorded events only) it happens at most once per key, atomically with the record.
    * Rejects when Redis is unavailable; the event is then neither recorded nor sent.
    */
-  async publish<E extends ClientEventName>(event: E, userId: string, payload: ClientEventMap[E], meta: { correlationId?: string } = {}): Promise<void> {
+  async publish<E extends ClientEventName>(event: E, userId: string, payload: ClientEventMap[E], meta: { correlationId?: string; once?: string } = {}): Promise<void> {
     if (!userId) throw new Error(`publish(${event}): userId is required`);
     const owner = (payload as { userId?: unknown }).userId;
     if (owner !== undefined && owner !== userId) throw new Error(`publish(${event}): payload.userId does not match the recipient`);
     const envelope = { event, userId, payload, correlationId: meta.correlationId };
-    if (isRecordedEvent(event)) await this.repository.appendAndPublish(envelope);
+    if (isRecordedEvent(event)) await this.repository.appendAndPublish(envelope, meta.once);
+    else if (meta.once !== undefined) throw new Error(`publish(${event}): only recorded events can be announced once`);
     else await this.repository.publish(envelope);
   }
 }

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { isEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from '../password';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -15,11 +15,22 @@ const MaxBytes = (max: number) =>
     },
   });
 
+/** A lone surrogate is no email, and validator's isEmail would throw on it (encodeURI), so it is refused first. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+const IsEmailAddress = () =>
+  ValidateBy({
+    name: 'isEmailAddress',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && !LONE_SURROGATE.test(value) && isEmail(value),
+      defaultMessage: () => 'email must be a valid email address',
+    },
+  });
+
 export class LoginDto {
   @ApiProperty({ example: 'ada@example.com' })
   @Transform(normalizeEmail)
   @MaxLength(254)
-  @IsEmail({}, { message: 'email must be a valid email address' })
+  @IsEmailAddress()
   email!: string;
 
   @ApiProperty({ example: 'correct horse battery', minLength: PASSWORD_MIN_LENGTH })

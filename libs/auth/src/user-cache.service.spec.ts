@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { RedisConnection } from '@app/common';
+import { AuthConfig, RedisConfig } from '@app/config';
+import { UserCache } from './user-cache.service';
+import { UserRecord } from './user.repository';
+
+const since = new Date('2026-01-01T00:00:00Z');
+const user = (id: string): UserRecord => ({ _id: id, name: 'Ada', email: 'ada@example.com', status: 'active', createdAt: since, updatedAt: since });
+const until = async (check: () => boolean, what: string) => {
+  const deadline = Date.now() + 5000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+/** Two caches on the real Redis of the test run, as on two API instances. */
+describe(UserCache.name, () => {
+  const redisConfig = { url: process.env.TEST_REDIS_URL!, prefix: `${process.env.TEST_REDIS_PREFIX}user-cache-${randomBytes(3).toString('hex')}` } as RedisConfig;
+  const authConfig = { userCache: { ttlMs: 60_000, max: 100 } } as AuthConfig;
+  let connections: RedisConnection[];
+  let first: UserCache;
+  let second: UserCache;
+  const listening = (cache: UserCache) => (cache as unknown as { listening: boolean }).listening;
+
+  beforeEach(async () => {
+    connections = [new RedisConnection(redisConfig.url, 'user-cache-spec-1'), new RedisConnection(redisConfig.url, 'user-cache-spec-2')];
+    await Promise.all(connections.map((connection) => new Promise((resolve) => connection.once('ready', resolve))));
+    [first, second] = connections.map((connection) => new UserCache(connection, redisConfig, authConfig));
+    first.onModuleInit();
+    second.onModuleInit();
+    await until(() => listening(first) && listening(second), 'both caches to listen');
+  });
+  afterEach(() => {
+    [first, second].forEach((cache) => cache.onApplicationShutdown());
+    connections.forEach((connection) => connection.disconnect());
+  });
+
+  it('forgets a user on every instance when one of them invalidates it', async () => {
+    first.remember(user('u1'), first.version);
+    second.remember(user('u1'), second.version);
+    expect(second.get('u1')).toEqual(user('u1'));
+
+    await first.invalidate('u1');
+
+    expect(first.get('u1')).toBeUndefined();
+    await until(() => second.get('u1') === undefined, 'the other instance to forget the user');
+  });
+
+  it('does not cache a read that overlapped an invalidation', async () => {
+    const version = second.version;
+    await first.invalidate('u2');
+    await until(() => second.version !== version, 'the invalidation to arrive');
+    second.remember(user('u2'), version);
+    expect(second.get('u2')).toBeUndefined();
+  });
+
+  it('serves nothing from memory while its channel is down', async () => {
+    first.remember(user('u3'), first.version);
+    (first as unknown as { deafen(): void }).deafen();
+    expect(first.get('u3')).toBeUndefined();
+    first.remember(user('u3'), first.version);
+    expect(first.get('u3')).toBeUndefined();
+  });
+});

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { PubSubService } from '@app/pubsub';
+import { JobLedgerRepository } from './job-ledger.repository';
+import { JobRecord, JobRepository } from './job.repository';
+import { JobSlotsRepository } from './job-slots.repository';
+import { JobOutcome } from './job.types';
+
+/**
+ * Brings a decided outcome home: the record, the user's slot, the announcement, then the ledger's
+ * "done". Every step is idempotent, so a redelivery, BullMQ's failure hook and the reconciler may all
+ * run it for one job (after a crash or an outage in between) and the user still hears of it once.
+ */
+@Injectable()
+export class JobFinisher {
+  constructor(
+    private readonly jobs: JobRepository,
+    private readonly ledger: JobLedgerRepository,
+    private readonly slots: JobSlotsRepository,
+    private readonly events: PubSubService,
+  ) {}
+
+  /** Returns the finished record; undefined when the record is gone (nothing left to tell anyone). */
+  async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | undefined> {
+    const stored =
+      outcome.status === 'completed'
+        ? await this.jobs.markCompleted(jobId, outcome.result, outcome.attempts)
+        : await this.jobs.markFailed(jobId, outcome.error, outcome.attempts);
+    // Undefined: an earlier finisher stored it (the conditional update found nothing to change), or it is gone.
+    const job = stored ?? (await this.jobs.findByJobId(jobId));
+    if (job) {
+      if (job.status !== 'completed' && job.status !== 'failed') throw new Error(`Job ${jobId} is still ${job.status} after storing its outcome`);
+      await this.slots.release(job.userId, jobId);
+      await this.announce(job);
+    }
+    await this.ledger.markDone(jobId);
+    return job;
+  }
+
+  /** The terminal job_status and job_completed, each at most once per job whoever calls. */
+  private async announce(job: JobRecord): Promise<void> {
+    const status = job.status as 'completed' | 'failed';
+    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status, attempt: job.attempts }, { once: `${job.jobId}:status:${status}` });
+    await this.events.publish(
+      'job_completed',
+      job.userId,
+      {
+        userId: job.userId,
+        jobId: job.jobId,
+        status,
+        ...(status === 'completed' ? { generatedContent: job.generatedContent } : { error: job.error }),
+        completedAt: (job.completedAt ?? new Date()).toISOString(),
+      },
+      { correlationId: job.correlationId, once: `${job.jobId}:job_completed` },
+    );
+  }
+}

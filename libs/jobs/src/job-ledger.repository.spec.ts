@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { RedisConnection } from '@app/common';
+import { RedisConfig } from '@app/config';
+import { JobLedgerRepository } from './job-ledger.repository';
+import { JobOutcome } from './job.types';
+
+const failed = (error: string, attempts = 1): JobOutcome => ({ status: 'failed', error, attempts });
+
+/** Against the real Redis of the test run: the Lua scripts are what is under test. */
+describe(JobLedgerRepository.name, () => {
+  let redis: RedisConnection;
+  let sut: JobLedgerRepository;
+  const jobId = () => `job-${randomBytes(4).toString('hex')}`;
+
+  beforeAll(async () => {
+    redis = new RedisConnection(process.env.TEST_REDIS_URL!, 'ledger-spec');
+    await new Promise((resolve) => redis.once('ready', resolve));
+    sut = new JobLedgerRepository(redis, { url: '', prefix: `${process.env.TEST_REDIS_PREFIX}ledger` } as RedisConfig);
+  });
+  afterAll(() => redis.disconnect());
+
+  it('numbers deliveries and fences every step to the newest one', async () => {
+    const id = jobId();
+    const first = await sut.begin(id);
+    const second = await sut.begin(id);
+    expect([first.delivery, second.delivery]).toEqual([1, 2]);
+    expect(await sut.startAttempt(id, first.delivery)).toBeUndefined();
+    expect(await sut.countVerdict(id, first.delivery, 'failures')).toBeUndefined();
+    expect(await sut.settle(id, failed('stale'), first.delivery)).toBeUndefined();
+    expect(await sut.startAttempt(id, second.delivery)).toBe(1);
+    expect(await sut.countVerdict(id, second.delivery, 'failures')).toBe(1);
+    expect(await sut.begin(id)).toMatchObject({ delivery: 3, attempts: 1, failures: 1, pauses: 0, done: false });
+  });
+
+  it('keeps the first outcome only, even among many racers, and hands it to the next delivery', async () => {
+    const id = jobId();
+    await sut.begin(id);
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => sut.settle(id, failed(`racer ${i}`))));
+    expect(new Set(results.map((outcome) => outcome && outcome.status === 'failed' && outcome.error)).size).toBe(1);
+    const next = await sut.begin(id);
+    expect(next.outcome).toEqual(results[0]);
+    // With an outcome kept, no delivery may start a provider call.
+    expect(await sut.startAttempt(id, next.delivery)).toBeUndefined();
+  });
+
+  it('lists kept outcomes until they are done, and starts no delivery after that', async () => {
+    const id = jobId();
+    await sut.begin(id);
+    await sut.settle(id, failed('x'));
+    expect(await sut.settlingBefore(Date.now() + 1, 1000)).toContain(id);
+    await sut.markDone(id);
+    expect(await sut.settlingBefore(Date.now() + 1, 1000)).not.toContain(id);
+    expect(await sut.begin(id)).toMatchObject({ done: true, delivery: 0 });
+  });
+
+  it('remembers when an outage began until a provider call starts', async () => {
+    const id = jobId();
+    const { delivery } = await sut.begin(id);
+    const since = await sut.blockedSince(id);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await sut.blockedSince(id)).toBe(since);
+    await sut.startAttempt(id, delivery);
+    expect((await sut.begin(id)).blockedSince).toBeUndefined();
+  });
+});
