@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RedisConnection } from '@app/common';
+import { createRedisClient, RedisConnection } from '@app/common';
 import { AuthConfig, RedisConfig } from '@app/config';
 import { UserCache } from './user-cache.service';
 import { UserRecord } from './user.repository';
@@ -24,7 +24,7 @@ describe(UserCache.name, () => {
   const listening = (cache: UserCache) => (cache as unknown as { listening: boolean }).listening;
 
   beforeEach(async () => {
-    connections = [new RedisConnection(redisConfig.url, 'user-cache-spec-1'), new RedisConnection(redisConfig.url, 'user-cache-spec-2')];
+    connections = [createRedisClient({ url: redisConfig.url }, 'user-cache-spec-1'), createRedisClient({ url: redisConfig.url }, 'user-cache-spec-2')];
     await Promise.all(connections.map((connection) => new Promise((resolve) => connection.once('ready', resolve))));
     [first, second] = connections.map((connection) => new UserCache(connection, redisConfig, authConfig));
     first.onModuleInit();

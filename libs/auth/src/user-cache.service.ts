@@ -1,7 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import Redis from 'ioredis';
 import { LRUCache } from 'lru-cache';
-import { logConnectionErrors, RedisConnection } from '@app/common';
+import { createRedisClient, RedisClient, RedisConnection } from '@app/common';
 import { authConfig, AuthConfig, redisConfig, RedisConfig } from '@app/config';
 import { UserRecord } from './user.repository';
 
@@ -15,13 +14,13 @@ import { UserRecord } from './user.repository';
 export class UserCache implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(UserCache.name);
   private readonly users?: LRUCache<string, UserRecord>;
-  private subscriber?: Redis;
+  private subscriber?: RedisClient;
   private listening = false;
   /** Grows with every invalidation heard: a read that overlapped one is not cached. */
   private generation = 0;
 
   constructor(
-    private readonly redis: RedisConnection,
+    @Inject(RedisConnection) private readonly redis: RedisConnection,
     @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig,
     @Inject(authConfig.KEY) config: AuthConfig,
   ) {
@@ -30,13 +29,8 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
 
   onModuleInit(): void {
     if (!this.users) return;
-    this.subscriber = new Redis(this.redisOptions.url, {
-      connectionName: `user-cache:${this.redisOptions.prefix}`,
-      autoResubscribe: false,
-      maxRetriesPerRequest: null,
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    });
-    logConnectionErrors(this.subscriber, this.logger, 'User cache channel');
+    // No automatic resubscribe: `listen` subscribes on every 'ready' and drops what was cached meanwhile.
+    this.subscriber = createRedisClient(this.redisOptions, `user-cache:${this.redisOptions.prefix}`, { autoResubscribe: false, maxRetriesPerRequest: null });
     this.subscriber.on('message', (_channel: string, userId: string) => this.forget(userId));
     this.subscriber.on('ready', () => this.listen());
     this.subscriber.on('close', () => this.deafen());

@@ -8,3 +8,4 @@ export * from './object-id';
 export * from './redis.connection';
 export * from './redis.module';
 export * from './redis-scripts';
+export * from './redis-keys';

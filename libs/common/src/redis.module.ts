@@ -1,9 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { redisConfig, RedisConfig } from '@app/config';
-import { RedisConnection } from './redis.connection';
+import { createRedisClient, firstConnection, RedisConnection } from './redis.connection';
 
-/** The shared request-path Redis connection (throttling, health, idempotency keys). */
+/** The shared request-path Redis connection (throttling, health, slots, idempotency keys, the queue). */
 @Global()
 @Module({
   imports: [ConfigModule.forFeature(redisConfig)],
@@ -11,9 +11,15 @@ import { RedisConnection } from './redis.connection';
     {
       provide: RedisConnection,
       inject: [redisConfig.KEY],
-      useFactory: (config: RedisConfig) => new RedisConnection(config.url, 'redis'),
+      useFactory: (config: RedisConfig) => firstConnection(createRedisClient(config, 'redis')),
     },
   ],
   exports: [RedisConnection],
 })
-export class RedisModule {}
+export class RedisModule implements OnApplicationShutdown {
+  constructor(@Inject(RedisConnection) private readonly redis: RedisConnection) {}
+
+  onApplicationShutdown(): void {
+    this.redis.disconnect();
+  }
+}

@@ -9,6 +9,15 @@ class RedisEnv {
 
   @Matches(/^[^\s]{1,64}$/, { message: 'REDIS_PREFIX must be 1-64 characters without spaces' })
   REDIS_PREFIX = '{aicg}';
+
+  @IsOptional()
+  @Matches(/^\s*[^\s:,]+:\d{1,5}\s*(,\s*[^\s:,]+:\d{1,5}\s*)*$/, { message: 'REDIS_CLUSTER_NODES must be a comma-separated list of host:port' })
+  REDIS_CLUSTER_NODES?: string = undefined;
+}
+
+export interface RedisNode {
+  host: string;
+  port: number;
 }
 
 /** Builds a URL from the old backend's REDIS_ENDPOINT/PORT/USER/PASSWORD when REDIS_URL is not set. */
@@ -23,11 +32,26 @@ function legacyRedisUrl(env: NodeJS.ProcessEnv): string | undefined {
   return `redis://${auth}${host}:${port}`;
 }
 
+function clusterNodes(list: string | undefined): RedisNode[] | undefined {
+  if (!list) return undefined;
+  return list.split(',').map((entry) => {
+    const [host, port] = entry.trim().split(':');
+    return { host, port: Number(port) };
+  });
+}
+
 export const redisConfig = registerAs('redis', () => {
   const env = validateEnv(RedisEnv);
   const prefix = env.REDIS_PREFIX;
+  const nodes = clusterNodes(env.REDIS_CLUSTER_NODES);
+  if (nodes && !/\{[^{}]+\}/.test(prefix)) {
+    throw new ConfigValidationError(`Invalid configuration: REDIS_PREFIX must hold a {hash tag} on a Redis Cluster, so each queue's keys share a slot (got ${JSON.stringify(prefix)})`);
+  }
   return {
+    /** The server, or on a cluster where its user, password and TLS come from. */
     url: env.REDIS_URL ?? legacyRedisUrl(process.env) ?? 'redis://127.0.0.1:6379',
+    /** Seed nodes of a Redis Cluster; unset for a single Redis. */
+    clusterNodes: nodes,
     /** Key prefix for every key the product writes; a {hash tag} keeps BullMQ's keys in one Redis Cluster slot. */
     prefix,
   };

@@ -44,6 +44,18 @@ describe('configuration', () => {
     expect(load(redisConfig, {}).url).toBe('redis://127.0.0.1:6379');
   });
 
+  it('reads Redis Cluster seed nodes and needs a hash tag in the prefix there', () => {
+    expect(load(redisConfig, {}).clusterNodes).toBeUndefined();
+    expect(load(redisConfig, { REDIS_CLUSTER_NODES: 'redis-a:7000, 10.0.0.2:7001' }).clusterNodes).toEqual([
+      { host: 'redis-a', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ]);
+    expect(() => load(redisConfig, { REDIS_CLUSTER_NODES: 'redis-a' })).toThrow(
+      new ConfigValidationError('Invalid configuration: REDIS_CLUSTER_NODES must be a comma-separated list of host:port (got "redis-a")'),
+    );
+    expect(() => load(redisConfig, { REDIS_CLUSTER_NODES: 'redis-a:7000', REDIS_PREFIX: 'aicg' })).toThrow(/REDIS_PREFIX must hold a \{hash tag\}/);
+  });
+
   it('reads the old OpenRouter variable names and picks the provider from the key', () => {
     expect(load(openRouterConfig, {})).toMatchObject({ provider: 'offline', baseUrl: 'https://openrouter.ai/api/v1' });
     expect(load(openRouterConfig, { OPENROUTER_KEY: 'sk-old', BASE_URL: 'http://localhost:11434/v1/' })).toMatchObject({

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
-import { defineScripts, RedisConnection } from '@app/common';
+import { defineScripts, RedisClient, RedisConnection } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 import { jobKeys } from './job-keys';
 
@@ -35,9 +34,9 @@ export interface IdempotencyClaim {
 /** Idempotency-Key claims, atomic in Redis: of two racing requests with one key exactly one creates a job. */
 @Injectable()
 export class IdempotencyRepository {
-  private readonly redis: Redis & IdempotencyCommands;
+  private readonly redis: RedisClient & IdempotencyCommands;
 
-  constructor(redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
+  constructor(@Inject(RedisConnection) redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
     this.redis = defineScripts<IdempotencyCommands>(redis, {
       jobIdempotencyClaim: { keys: 1, lua: CLAIM },
       jobIdempotencyRelease: { keys: 1, lua: RELEASE },

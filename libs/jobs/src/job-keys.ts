@@ -1,6 +1,9 @@
+import { userKeyPrefix } from '@app/common';
+
 /**
- * Every Redis key of the job lifecycle, under the configured prefix. The prefix's {hash tag} keeps them
- * in one Redis Cluster slot, so one Lua script may touch several of them.
+ * Every Redis key of the job lifecycle, under the configured prefix. The prefix's {hash tag} keeps the
+ * ledger and slots in one Redis Cluster slot beside the queue, so one Lua script may touch several of
+ * them; an idempotency claim is touched alone and spreads with its user (see redis-keys.ts).
  */
 export const jobKeys = {
   /** Hash: a job's exclusive state (deliveries, attempts, the kept outcome). */
@@ -12,5 +15,5 @@ export const jobKeys = {
   /** Set: users that hold slots, so the reconciler can visit them. */
   slotUsers: (prefix: string): string => `${prefix}:slot-users`,
   /** String: `<jobId> <fingerprint>` of the request that claimed an Idempotency-Key. */
-  idempotency: (prefix: string, userId: string, key: string): string => `${prefix}:idempotency:${userId}:${key}`,
+  idempotency: (prefix: string, userId: string, key: string): string => `${userKeyPrefix(prefix, userId)}:idempotency:${key}`,
 };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RedisConnection } from '@app/common';
+import { createRedisClient, RedisConnection } from '@app/common';
 import { RedisConfig } from '@app/config';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobOutcome } from './job.types';
@@ -13,7 +13,7 @@ describe(JobLedgerRepository.name, () => {
   const jobId = () => `job-${randomBytes(4).toString('hex')}`;
 
   beforeAll(async () => {
-    redis = new RedisConnection(process.env.TEST_REDIS_URL!, 'ledger-spec');
+    redis = createRedisClient({ url: process.env.TEST_REDIS_URL! }, 'ledger-spec');
     await new Promise((resolve) => redis.once('ready', resolve));
     sut = new JobLedgerRepository(redis, { url: '', prefix: `${process.env.TEST_REDIS_PREFIX}ledger` } as RedisConfig);
   });

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
-import { defineScripts, RedisConnection } from '@app/common';
+import { defineScripts, RedisClient, RedisConnection } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 import { jobKeys } from './job-keys';
 import { JobOutcome } from './job.types';
@@ -97,9 +96,9 @@ export interface Delivery {
  */
 @Injectable()
 export class JobLedgerRepository {
-  private readonly redis: Redis & LedgerCommands;
+  private readonly redis: RedisClient & LedgerCommands;
 
-  constructor(redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
+  constructor(@Inject(RedisConnection) redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
     this.redis = defineScripts<LedgerCommands>(redis, {
       jobLedgerBegin: { keys: 1, lua: BEGIN },
       jobLedgerStartAttempt: { keys: 1, lua: START_ATTEMPT },

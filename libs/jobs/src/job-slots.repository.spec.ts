@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { RedisConnection } from '@app/common';
+import { createRedisClient, RedisConnection } from '@app/common';
 import { RedisConfig } from '@app/config';
 import { IdempotencyRepository } from './idempotency.repository';
 import { JobSlotsRepository } from './job-slots.repository';
@@ -12,7 +12,7 @@ describe(JobSlotsRepository.name, () => {
   const userId = () => randomBytes(12).toString('hex');
 
   beforeAll(async () => {
-    redis = new RedisConnection(process.env.TEST_REDIS_URL!, 'slots-spec');
+    redis = createRedisClient({ url: process.env.TEST_REDIS_URL! }, 'slots-spec');
     await new Promise((resolve) => redis.once('ready', resolve));
     sut = new JobSlotsRepository(redis, config);
   });

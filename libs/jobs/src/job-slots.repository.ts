@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import Redis from 'ioredis';
-import { defineScripts, RedisConnection } from '@app/common';
+import { defineScripts, RedisClient, RedisConnection } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 import { jobKeys } from './job-keys';
 
@@ -50,9 +49,9 @@ export interface Slot {
  */
 @Injectable()
 export class JobSlotsRepository {
-  private readonly redis: Redis & SlotCommands;
+  private readonly redis: RedisClient & SlotCommands;
 
-  constructor(redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
+  constructor(@Inject(RedisConnection) redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
     this.redis = defineScripts<SlotCommands>(redis, {
       jobSlotsAcquire: { keys: 2, lua: ACQUIRE },
       jobSlotsRelease: { keys: 2, lua: RELEASE },

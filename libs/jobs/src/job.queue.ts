@@ -16,7 +16,7 @@ export class JobQueue implements OnApplicationShutdown {
   private readonly queue: Queue;
 
   constructor(
-    redis: RedisConnection,
+    @Inject(RedisConnection) redis: RedisConnection,
     @Inject(redisConfig.KEY) redisSettings: RedisConfig,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
   ) {

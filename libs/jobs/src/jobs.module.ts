@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { ConfigModule } from '@nestjs/config';
+import { ConnectionOptions } from 'bullmq';
+import { createRedisClient } from '@app/common';
 import { MongooseModule } from '@nestjs/mongoose';
 import { generationConfig, realtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { ContentModule } from '@app/content';
@@ -29,9 +31,20 @@ const bullWorkerRoot = BullModule.forRootAsync({
   inject: [redisConfig.KEY],
   useFactory: (config: RedisConfig) => ({
     prefix: config.prefix,
-    connection: { url: config.url, maxRetriesPerRequest: null, retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000) },
+    connection: bullConnection(config),
   }),
 });
+
+/**
+ * Options for a single Redis (BullMQ opens and closes its connections itself); for a cluster, one client
+ * that BullMQ shares and duplicates for its blocking calls. BullMQ leaves a shared client open: the
+ * worker process exits once its workers have closed.
+ */
+function bullConnection(config: RedisConfig): ConnectionOptions {
+  const waitForRedis = { maxRetriesPerRequest: null, enableOfflineQueue: true };
+  if (config.clusterNodes) return createRedisClient(config, 'bullmq', waitForRedis);
+  return { url: config.url, ...waitForRedis, retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000) };
+}
 
 /** The API side: enqueue, read and save jobs. Needs the global RedisModule. */
 @Module({

@@ -28,11 +28,11 @@ describe(NotificationRepository.name, () => {
   });
   afterEach(() => jest.useRealTimers());
 
-  it('records and publishes in one script, under the prefix, with the envelope built around the stream id', async () => {
+  it('records and publishes in one script, in the user hash tag, with the envelope built around the stream id', async () => {
     const payload = { jobId: 'j', status: 'queued' as const, attempt: 0 };
     expect(await sut.appendAndPublish({ event: 'job_status', userId, payload, correlationId: 'c' })).toBe('1000-0');
     const [key, maxLen, windowMs, channel, event, payloadJson, correlationId, tail] = redis.pubsubAppendAndPublish.mock.calls[0];
-    expect([key, maxLen, windowMs, channel, event, correlationId]).toEqual([`${prefix}:notifications:${userId}`, 500, 60_000, `${prefix}:job_status`, 'job_status', 'c']);
+    expect([key, maxLen, windowMs, channel, event, correlationId]).toEqual([`test:{u:${userId}}:notifications`, 500, 60_000, `${prefix}:job_status`, 'job_status', 'c']);
     expect(JSON.parse(payloadJson)).toEqual(payload);
     expect(JSON.parse(`{"id":"1000-0",${tail}`)).toEqual({ id: '1000-0', event: 'job_status', userId, payload, correlationId: 'c' });
   });
@@ -50,7 +50,7 @@ describe(NotificationRepository.name, () => {
     ]);
 
     const page = await sut.readAfter(userId, '9950000-3', 2);
-    expect(redis.xrange).toHaveBeenLastCalledWith(`${prefix}:notifications:${userId}`, '(9950000-3', '+', 'COUNT', 2);
+    expect(redis.xrange).toHaveBeenLastCalledWith(`test:{u:${userId}}:notifications`, '(9950000-3', '+', 'COUNT', 2);
     expect(page).toEqual({
       events: [{ id: '9990000-0', event: 'job_status', payload: { jobId: 'j', status: 'processing', attempt: 1 } }],
       lastId: '9990001-0',
@@ -58,16 +58,16 @@ describe(NotificationRepository.name, () => {
     });
 
     await sut.readAfter(userId, '5-0', 10);
-    expect(redis.xrange).toHaveBeenLastCalledWith(`${prefix}:notifications:${userId}`, '9940000-0', '+', 'COUNT', 10);
+    expect(redis.xrange).toHaveBeenLastCalledWith(`test:{u:${userId}}:notifications`, '9940000-0', '+', 'COUNT', 10);
     await sut.readAfter(userId, undefined, 10);
-    expect(redis.xrange).toHaveBeenLastCalledWith(`${prefix}:notifications:${userId}`, '9940000-0', '+', 'COUNT', 10);
+    expect(redis.xrange).toHaveBeenLastCalledWith(`test:{u:${userId}}:notifications`, '9940000-0', '+', 'COUNT', 10);
   });
 
-  it('keeps the cursor under the prefix, expiring with the window', async () => {
+  it('keeps the cursor beside the stream, in the user hash tag, expiring with the window', async () => {
     redis.get.mockResolvedValueOnce(null);
     expect(await sut.cursor(userId)).toBeUndefined();
-    expect(redis.get).toHaveBeenCalledWith(`${prefix}:notifications-cursor:${userId}`);
+    expect(redis.get).toHaveBeenCalledWith(`test:{u:${userId}}:notifications-cursor`);
     await sut.advanceCursor(userId, '7-0');
-    expect(redis.pubsubAdvanceCursor).toHaveBeenCalledWith(`${prefix}:notifications-cursor:${userId}`, '7-0', 60_000);
+    expect(redis.pubsubAdvanceCursor).toHaveBeenCalledWith(`test:{u:${userId}}:notifications-cursor`, '7-0', 60_000);
   });
 });

@@ -1,6 +1,5 @@
-import Redis from 'ioredis';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { defineScripts } from '@app/common';
+import { defineScripts, RedisClient } from '@app/common';
 import { realtimeConfig, RealtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { ClientEventName, isClientEventName, NotificationEnvelope, StoredNotification } from './client-events';
 import { pubsubKeys } from './pubsub-keys';
@@ -70,10 +69,10 @@ export interface StreamPage {
 @Injectable()
 export class NotificationRepository {
   private readonly logger = new Logger(NotificationRepository.name);
-  private readonly redis: Redis & ScriptCommands;
+  private readonly redis: RedisClient & ScriptCommands;
 
   constructor(
-    redis: PubSubConnection,
+    @Inject(PubSubConnection) redis: PubSubConnection,
     @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig,
     @Inject(realtimeConfig.KEY) private readonly realtime: RealtimeConfig,
   ) {
@@ -102,7 +101,7 @@ export class NotificationRepository {
     ];
     const stream = pubsubKeys.stream(this.prefix, userId);
     if (once === undefined) return this.redis.pubsubAppendAndPublish(stream, ...args);
-    return (await this.redis.pubsubAppendAndPublishOnce(stream, pubsubKeys.once(this.prefix, once), ...args, ONCE_TTL_MS)) ?? undefined;
+    return (await this.redis.pubsubAppendAndPublishOnce(stream, pubsubKeys.once(this.prefix, userId, once), ...args, ONCE_TTL_MS)) ?? undefined;
   }
 
   /** Publishes without recording (ephemeral events). */

@@ -1,29 +1,22 @@
 import { Provider } from '@nestjs/common';
-import Redis from 'ioredis';
-import { RedisConnection } from '@app/common';
+import { createRedisClient, firstConnection, RedisClient, RedisEndpoint } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 
 /** Commands and PUBLISH of the bridge: fails fast while Redis is down, so callers retry or answer 503. */
-export class PubSubConnection extends RedisConnection {}
+export const PubSubConnection = Symbol('PubSubConnection');
+export type PubSubConnection = RedisClient;
 
 export const pubSubConnectionProvider: Provider = {
   provide: PubSubConnection,
   inject: [redisConfig.KEY],
-  useFactory: (config: RedisConfig) => new PubSubConnection(config.url, 'pubsub'),
+  useFactory: (config: RedisConfig) => firstConnection(createRedisClient(config, 'pubsub')),
 };
 
 /**
- * The subscriber connection: unlike the command connection it keeps an offline queue and retries
+ * A subscriber connection: unlike the command connection it keeps an offline queue and retries
  * forever, so a Redis restart ends with the channels subscribed again (ioredis resubscribes by itself).
+ * `name` tells the stacks' subscribers apart in CLIENT LIST (an operator's view, and the tests').
  */
-export function createSubscriberConnection(url: string, prefix: string): Redis {
-  return new Redis(url, {
-    // Named after the prefix, so an operator (or a test) can tell the stacks' subscribers apart in CLIENT LIST.
-    connectionName: `pubsub-subscriber:${prefix}`,
-    enableOfflineQueue: true,
-    autoResubscribe: true,
-    maxRetriesPerRequest: null,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-  });
+export function createSubscriberConnection(endpoint: RedisEndpoint, name: string): RedisClient {
+  return createRedisClient(endpoint, name, { enableOfflineQueue: true, autoResubscribe: true, maxRetriesPerRequest: null });
 }

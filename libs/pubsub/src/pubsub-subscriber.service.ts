@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import Redis from 'ioredis';
-import { logConnectionErrors } from '@app/common';
+import { RedisClient } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 import { CLIENT_EVENT_NAMES, isClientEventName, NotificationEnvelope } from './client-events';
 import { pubsubKeys } from './pubsub-keys';
@@ -20,7 +19,7 @@ export interface BridgeListener {
 @Injectable()
 export class PubSubSubscriber implements OnApplicationShutdown {
   private readonly logger = new Logger(PubSubSubscriber.name);
-  private connection?: Redis;
+  private connection?: RedisClient;
   private subscribed?: Promise<void>;
 
   constructor(@Inject(redisConfig.KEY) private readonly config: RedisConfig) {}
@@ -28,7 +27,7 @@ export class PubSubSubscriber implements OnApplicationShutdown {
   /** Subscribes to every client event channel; `ready()` resolves once Redis has confirmed it. */
   listen(listener: BridgeListener): void {
     if (this.connection) throw new Error('PubSubSubscriber already has a listener');
-    const connection = createSubscriberConnection(this.config.url, this.config.prefix);
+    const connection = createSubscriberConnection(this.config, `pubsub-subscriber:${this.config.prefix}`);
     this.connection = connection;
     const channels = new Map(CLIENT_EVENT_NAMES.map((event) => [pubsubKeys.channel(this.config.prefix, event), event]));
 
@@ -36,7 +35,6 @@ export class PubSubSubscriber implements OnApplicationShutdown {
       const envelope = channels.has(channel) ? this.parse(message) : undefined;
       if (envelope) listener.message(envelope);
     });
-    logConnectionErrors(connection, this.logger, 'Redis subscriber');
     let readyBefore = false;
     connection.on('ready', () => {
       if (!readyBefore) {

@@ -3,7 +3,8 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
-import { RedisConnection } from '@app/common';
+import Redis from 'ioredis';
+import { RedisConnection, untaggedPrefix } from '@app/common';
 import { authConfig, AuthConfig, redisConfig, RedisConfig } from '@app/config';
 
 type ThrottledRequest = Record<string, any> & { ip?: string; body?: { email?: unknown } };
@@ -26,8 +27,10 @@ const accountOf = (req: ThrottledRequest) =>
           { name: 'account', ttl: auth.throttle.ttlMs, limit: auth.throttle.perAccount, getTracker: accountOf },
         ],
         generateKey: (context, tracker, name) =>
-          `${redis.prefix}:throttle:${context.getHandler().name}:${name}:${createHash('sha256').update(tracker).digest('base64url')}`,
-        storage: new ThrottlerStorageRedisService(connection),
+          // The storage wraps the key in braces itself: without our prefix's own tag, counters spread over a cluster.
+          `${untaggedPrefix(redis.prefix)}:throttle:${context.getHandler().name}:${name}:${createHash('sha256').update(tracker).digest('base64url')}`,
+        // Typed for either kind in separate overloads; it takes a Cluster as well as a Redis.
+        storage: new ThrottlerStorageRedisService(connection as Redis),
       }),
     }),
   ],

@@ -1,4 +1,4 @@
-import { Controller, Get, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InjectConnection } from '@nestjs/mongoose';
 import { Connection } from 'mongoose';
@@ -20,7 +20,7 @@ function withTimeout<T>(promise: Promise<T>): Promise<T> {
 export class HealthController {
   constructor(
     @InjectConnection() private readonly mongo: Connection,
-    private readonly redis: RedisConnection,
+    @Inject(RedisConnection) private readonly redis: RedisConnection,
   ) {}
 
   @Get()
