@@ -1,4 +1,4 @@
-import { LlmBadRequestError, LlmPaymentRequiredError, LlmRateLimitError, LlmServerError } from '@app/openrouter';
+import { LlmBadRequestError, LlmPaymentRequiredError, LlmRateLimitError, LlmServerError } from '@app/llm';
 import { ABORT_LOCK_LOST, ABORT_SHUTDOWN, decideFailure, FailureState, isRetryable, MAX_PAUSES, safeErrorMessage } from './failure-policy';
 
 const limits = { maxAttempts: 3, backoffMs: 1000, outageMaxMs: 3_600_000, outageBackoffMaxMs: 30_000 };

@@ -1,5 +1,5 @@
 import { isDependencyDown } from '@app/common';
-import { LlmError } from '@app/openrouter';
+import { LlmError } from '@app/llm';
 
 /** Abort reasons the worker gives a delivery's signal. */
 export const ABORT_SHUTDOWN = 'shutdown';

@@ -1,5 +1,5 @@
 import { GenerationConfig, RealtimeConfig } from '@app/config';
-import { LlmProvider, LlmServerError } from '@app/openrouter';
+import { LlmProvider, LlmServerError } from '@app/llm';
 import { PubSubService } from '@app/pubsub';
 import { strictMock } from '../../../test/support/strict-mock';
 import { ABORT_LOCK_LOST, ABORT_SHUTDOWN } from './failure-policy';

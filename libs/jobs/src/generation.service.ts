@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isDependencyDown } from '@app/common';
 import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } from '@app/config';
-import { LlmProvider } from '@app/openrouter';
+import { LlmProvider } from '@app/llm';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
 import { decideFailure, FailureLimits, Verdict } from './failure-policy';
 import { JobFinisher } from './job-finisher.service';

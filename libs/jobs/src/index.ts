@@ -1,5 +1,6 @@
 export * from './dto/generate-content.dto';
 export * from './failure-policy';
+export * from './generation.module';
 export * from './generation.service';
 export * from './job-reconciler.service';
 export * from './job.types';

@@ -1,4 +1,4 @@
-import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
+import { MongooseModule, Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
 import { CONTENT_TYPES, ContentType } from '@app/common';
 import { JOB_STATUSES, JobStatus, JobUsage } from './job.types';
@@ -46,3 +46,6 @@ JobSchema.index({ userId: 1, createdAt: -1, _id: -1 });
 JobSchema.index({ userId: 1, status: 1 });
 // The reconciler's scan for unfinished records (a scan on FerretDB, which indexes only _id).
 JobSchema.index({ status: 1, updatedAt: 1 });
+
+/** The jobs collection's model, imported by the API side and the worker side alike. */
+export const jobModels = MongooseModule.forFeature([{ name: Job.name, schema: JobSchema }]);

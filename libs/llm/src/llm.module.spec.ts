@@ -3,9 +3,9 @@ import { Test } from '@nestjs/testing';
 import { LlmProvider } from './llm-provider';
 import { OfflineProvider } from './offline.provider';
 import { OpenRouterClient } from './openrouter.client';
-import { OpenRouterModule } from './openrouter.module';
+import { LlmModule } from './llm.module';
 
-describe(OpenRouterModule.name, () => {
+describe(LlmModule.name, () => {
   const savedEnv = { ...process.env };
 
   afterEach(() => {
@@ -15,7 +15,7 @@ describe(OpenRouterModule.name, () => {
   async function providerFor(env: Record<string, string | undefined>): Promise<LlmProvider> {
     process.env = { ...savedEnv, OPENROUTER_API_KEY: undefined, OPENROUTER_KEY: undefined, LLM_PROVIDER: undefined, ...env };
     const moduleRef = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot({ ignoreEnvFile: true }), OpenRouterModule],
+      imports: [ConfigModule.forRoot({ ignoreEnvFile: true }), LlmModule],
     }).compile();
     return moduleRef.get(LlmProvider);
   }

@@ -20,4 +20,4 @@ const providers: Provider[] = [
   providers,
   exports: [LlmProvider],
 })
-export class OpenRouterModule {}
+export class LlmModule {}

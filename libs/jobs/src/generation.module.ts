@@ -1,0 +1,61 @@
+import { Module } from '@nestjs/common';
+import { BullModule } from '@nestjs/bullmq';
+import { ConfigModule } from '@nestjs/config';
+import { ConnectionOptions } from 'bullmq';
+import { createRedisClient } from '@app/common';
+import { generationConfig, realtimeConfig, redisConfig, RedisConfig } from '@app/config';
+import { LlmModule } from '@app/llm';
+import { PubSubModule } from '@app/pubsub';
+import { GenerationService } from './generation.service';
+import { JobFinisher } from './job-finisher.service';
+import { JobLedgerRepository } from './job-ledger.repository';
+import { JobReconciler } from './job-reconciler.service';
+import { JobSlotsRepository } from './job-slots.repository';
+import { JobQueue } from './job.queue';
+import { JobRepository } from './job.repository';
+import { GENERATION_QUEUE, MAINTENANCE_QUEUE } from './job.types';
+import { jobModels } from './job.schema';
+
+/**
+ * The worker's BullMQ connections wait for Redis and reconnect by themselves (no request is waiting on
+ * them), every 2 s at most: BullMQ's own backoff grows to 20 s, which would idle workers that long after an outage.
+ */
+const bullWorkerRoot = BullModule.forRootAsync({
+  imports: [ConfigModule.forFeature(redisConfig)],
+  inject: [redisConfig.KEY],
+  useFactory: (config: RedisConfig) => ({
+    prefix: config.prefix,
+    connection: bullConnection(config),
+  }),
+});
+
+/**
+ * Options for a single Redis (BullMQ opens and closes its connections itself); for a cluster, one client
+ * that BullMQ shares and duplicates for its blocking calls. BullMQ leaves a shared client open: the
+ * worker process exits once its workers have closed.
+ */
+function bullConnection(config: RedisConfig): ConnectionOptions {
+  const waitForRedis = { maxRetriesPerRequest: null, enableOfflineQueue: true };
+  if (config.clusterNodes) return createRedisClient(config, 'bullmq', waitForRedis);
+  return { url: config.url, ...waitForRedis, retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000) };
+}
+
+const workerServices = [GenerationService, JobFinisher, JobReconciler];
+const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
+
+/** The worker side: run generations, bring their outcomes home, reconcile. Needs the global RedisModule. */
+@Module({
+  imports: [
+    ConfigModule.forFeature(generationConfig),
+    ConfigModule.forFeature(realtimeConfig),
+    ConfigModule.forFeature(redisConfig),
+    jobModels,
+    bullWorkerRoot,
+    BullModule.registerQueue({ name: GENERATION_QUEUE }, { name: MAINTENANCE_QUEUE }),
+    LlmModule,
+    PubSubModule,
+  ],
+  providers: [...workerServices, ...workerRepositories],
+  exports: [GenerationService, JobReconciler, BullModule],
+})
+export class GenerationModule {}
