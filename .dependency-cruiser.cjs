@@ -18,6 +18,13 @@ module.exports = {
       from: { path: '^libs/([^/]+)/' },
       to: { path: '^libs/[^/]+/src/', pathNot: ['^libs/$1/', '^libs/[^/]+/src/index\\.ts$'] },
     },
+    {
+      name: 'testing-only-in-specs',
+      severity: 'error',
+      comment: 'libs/testing holds test helpers: only specs (not cruised here) and libs/testing itself may import it',
+      from: { pathNot: '^libs/testing/' },
+      to: { path: '^libs/testing/' },
+    },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],
   options: {

@@ -1,5 +1,6 @@
 import { io, Socket } from 'socket.io-client';
 import type { ClientEventMap, ClientEventName } from '@app/pubsub';
+import { waitFor } from '@app/testing';
 
 /** One event as a client received it: the payload and, for recorded events, the id sent as second argument. */
 export interface ReceivedEvent<E extends ClientEventName = ClientEventName> {
@@ -143,13 +144,16 @@ export async function collectEvents(
   until: (events: ReceivedEvent[]) => boolean,
   options: { names?: ClientEventName[]; timeoutMs?: number } = {},
 ): Promise<ReceivedEvent[]> {
-  const deadline = Date.now() + (options.timeoutMs ?? 5000);
-  for (;;) {
-    const events = receivedEvents(socket, options.names);
-    if (until(events)) return events;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${options.timeoutMs ?? 5000} ms (received: ${JSON.stringify(events.map((e) => [e.event, e.id]))})`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  const timeoutMs = options.timeoutMs ?? 5000;
+  return waitFor(
+    () => {
+      const events = receivedEvents(socket, options.names);
+      return until(events) ? events : undefined;
+    },
+    () => `the events within ${timeoutMs} ms (received: ${JSON.stringify(receivedEvents(socket, options.names).map((e) => [e.event, e.id]))})`,
+    timeoutMs,
+    10,
+  );
 }
 
 /** Fails when a `name` event (matching `predicate`) arrives within `ms` (or already did, unconsumed). */

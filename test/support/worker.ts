@@ -1,7 +1,11 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, stopProcess } from '../../scripts/services';
+import { waitFor } from '@app/testing';
 import { Env } from './test-env';
+
+// Specs import the polling helper from here too.
+export { waitFor };
 
 export interface RunningWorker {
   child: ChildProcess;
@@ -19,25 +23,18 @@ export async function startWorker(env: Env, timeoutMs = 20_000): Promise<Running
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const worker = { child, output: () => output, stop: (signal: NodeJS.Signals = 'SIGTERM') => stopProcess(child, signal, 15_000) };
-  const deadline = Date.now() + timeoutMs;
-  while (!output.includes('Worker started')) {
-    if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
-    if (Date.now() > deadline) {
-      await worker.stop('SIGKILL');
-      throw new Error(`worker did not start within ${timeoutMs} ms:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  try {
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`worker exited with ${child.exitCode}:\n${output}`);
+        return output.includes('Worker started') ? true : undefined;
+      },
+      () => `the worker to start within ${timeoutMs} ms:\n${output}`,
+      timeoutMs,
+    );
+  } catch (error) {
+    await worker.stop('SIGKILL');
+    throw error;
   }
   return worker;
-}
-
-/** Polls until `check` returns a value (not undefined) or the time is up. */
-export async function waitFor<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, intervalMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
 }

@@ -1,18 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { createRedisClient, RedisConnection } from '@app/common';
 import { AuthConfig, RedisConfig } from '@app/config';
+import { waitFor } from '@app/testing';
 import { UserCache } from './user-cache.service';
 import { UserRecord } from './user.repository';
 
 const since = new Date('2026-01-01T00:00:00Z');
 const user = (id: string): UserRecord => ({ _id: id, name: 'Ada', email: 'ada@example.com', status: 'active', createdAt: since, updatedAt: since });
-const until = async (check: () => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-};
+const until = (check: () => boolean, what: string) => waitFor(() => (check() ? true : undefined), what, 5000, 10);
 
 /** Two caches on the real Redis of the test run, as on two API instances. */
 describe(UserCache.name, () => {

@@ -3,7 +3,7 @@ import { DomainError } from '@app/common';
 import { ContentRepository } from './content.repository';
 import { ContentService } from './content.service';
 import { ContentItem } from './content.types';
-import { strictMock } from '../../../test/support/strict-mock';
+import { strictMock } from '@app/testing';
 
 const userId = new Types.ObjectId().toHexString();
 const itemId = new Types.ObjectId().toHexString();

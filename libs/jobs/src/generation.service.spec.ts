@@ -1,7 +1,7 @@
 import { GenerationConfig, RealtimeConfig } from '@app/config';
 import { LlmProvider, LlmServerError } from '@app/llm';
 import { PubSubService } from '@app/pubsub';
-import { strictMock } from '../../../test/support/strict-mock';
+import { strictMock } from '@app/testing';
 import { ABORT_LOCK_LOST, ABORT_SHUTDOWN } from './failure-policy';
 import { GenerationService } from './generation.service';
 import { JobFinisher } from './job-finisher.service';

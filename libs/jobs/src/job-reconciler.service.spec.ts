@@ -1,5 +1,5 @@
 import { GenerationConfig } from '@app/config';
-import { strictMock } from '../../../test/support/strict-mock';
+import { strictMock } from '@app/testing';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { describeQueueFailure, JobReconciler } from './job-reconciler.service';

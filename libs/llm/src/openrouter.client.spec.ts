@@ -1,6 +1,6 @@
 import type { OpenRouterConfig } from '@app/config';
 import { createServer } from 'node:net';
-import { type OpenRouterStub, startOpenRouterStub, type StubRequest, type StubScript, stubAnswerFor } from '../../../test/support/openrouter-stub';
+import { type OpenRouterStub, startOpenRouterStub, type StubRequest, type StubScript, stubAnswerFor, waitFor } from '@app/testing';
 import {
   LlmAuthError,
   LlmBadRequestError,
@@ -33,13 +33,8 @@ async function failureOf(promise: Promise<unknown>): Promise<Error> {
  * How the stub's answer to `request` ended. Within a second, well before the client's 2 s request timeout
  * would drop the connection anyway: a client that stops reading must also let go of the connection.
  */
-async function answerOf(request: StubRequest): Promise<NonNullable<StubRequest['response']>> {
-  const deadline = Date.now() + 1000;
-  while (!request.response) {
-    if (Date.now() > deadline) throw new Error('the stub answer was neither finished nor dropped within 1 s');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return request.response;
+function answerOf(request: StubRequest): Promise<NonNullable<StubRequest['response']>> {
+  return waitFor(() => request.response, 'the stub answer to be finished or dropped within 1 s', 1000, 10);
 }
 
 /** A port nothing listens on: bind one, then release it. */

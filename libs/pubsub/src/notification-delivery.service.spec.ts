@@ -2,7 +2,7 @@ import { ClientEventName, NotificationEnvelope, StoredNotification } from './cli
 import { NotificationDeliveryService } from './notification-delivery.service';
 import { NotificationsService } from './notifications.service';
 import { BridgeListener, PubSubSubscriber } from './pubsub-subscriber.service';
-import { strictMock } from '../../../test/support/strict-mock';
+import { strictMock } from '@app/testing';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const otherUserId = '64b7f0c2a1b2c3d4e5f60719';

@@ -3,7 +3,7 @@ import { RealtimeConfig } from '@app/config';
 import { StoredNotification } from './client-events';
 import { NotificationRepository, StreamPage } from './notification.repository';
 import { NotificationsService } from './notifications.service';
-import { strictMock } from '../../../test/support/strict-mock';
+import { strictMock } from '@app/testing';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const realtime: RealtimeConfig = { replayWindowMs: 86_400_000, maxEventsPerUser: 1000, maxMessageBytes: 4096, deltaIntervalMs: 50 };

@@ -1,7 +1,7 @@
 import { JobCompletedEvent } from './client-events';
 import { NotificationRepository } from './notification.repository';
 import { PubSubService } from './pubsub.service';
-import { strictMock } from '../../../test/support/strict-mock';
+import { strictMock } from '@app/testing';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const completedStub: JobCompletedEvent = { userId, jobId: 'job-1', status: 'completed', generatedContent: 'text', completedAt: '2026-01-01T00:00:00.000Z' };

@@ -1,0 +1,468 @@
+/**
+ * A local stand-in for OpenRouter's chat completions API (plain node:http) so tests never call the internet.
+ *
+ * Which answer a POST /api/v1/chat/completions gets, first match wins:
+ *   1. the next script queued with `stub.enqueue(...)`;
+ *   2. markers in the user message (for tests that cannot reach the stub object, e.g. a worker process):
+ *        [[stub:status=500]]             every request with this prompt answers that status (OpenAI-style error body)
+ *        [[stub:sequence=500,429,ok]]    the nth request with this exact prompt gets the nth outcome; the last one repeats
+ *        [[stub:respond=hang]]           one outcome for every request with this prompt
+ *      outcomes: ok (default stream), json, <3-digit status>, hang, error-in-200, error-mid-stream, error-event,
+ *                malformed-json, truncated (stream cut before finish and [DONE]), empty (stream with no text),
+ *                huge (a streamed answer of [[stub:mb=N]] megabytes, default 12), huge-json (the same in one JSON body),
+ *                endless (content chunks as fast as the client reads, until it goes away),
+ *                endless-line (one SSE line that never ends), endless-comments (keep-alive comment lines forever)
+ *      modifiers, alone or with the above:
+ *        [[stub:retry-after=2]]   Retry-After seconds on status answers
+ *        [[stub:latency=200]]     ms before the answer starts
+ *        [[stub:chunk-delay=50]]  ms between streamed chunks
+ *        [[stub:chunks=10]]       number of streamed text chunks
+ *        [[stub:mb=2]]            size of the huge answers, in megabytes (decimals allowed)
+ *   3. the script set with `stub.setDefault(...)`;
+ *   4. a stream of `stubAnswerFor(prompt)`, i.e. "Stub answer for: <prompt>" (markers included, verbatim).
+ * A request without `Authorization: Bearer ...` gets 401, as on OpenRouter.
+ * The huge and endless answers write only as fast as the client reads and stop when it goes away.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+interface Timing {
+  /** ms before the answer starts. */
+  latencyMs?: number;
+}
+
+export type StubScript = Timing &
+  (
+    | { kind: 'stream'; text?: string; chunks?: number | string[]; chunkDelayMs?: number; model?: string; finishReason?: string }
+    | { kind: 'json'; text?: string; model?: string }
+    | { kind: 'status'; status: number; message?: string; retryAfter?: number | string }
+    | { kind: 'error-in-200'; code?: number; message?: string }
+    | { kind: 'error-mid-stream'; text?: string; code?: number; message?: string; chunkDelayMs?: number }
+    | { kind: 'error-event'; text?: string; message?: string }
+    | { kind: 'truncated-stream'; text?: string }
+    | { kind: 'malformed-json' }
+    | { kind: 'hang' }
+    | { kind: 'huge'; megabytes?: number; chunkChars?: number }
+    | { kind: 'huge-json'; megabytes?: number; declareLength?: boolean }
+    | { kind: 'endless'; chunkChars?: number }
+    | { kind: 'endless-line' }
+    | { kind: 'endless-comments' }
+  );
+
+export interface StubRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The parsed JSON body (the raw string when it is not JSON). */
+  body: any;
+  /** The last user message, when there is one. */
+  prompt?: string;
+  /** Date.now() when the request arrived. */
+  receivedAt: number;
+  /** Set once the answer is over: bytes written to the connection (headers included) and whether all of it was sent. */
+  response?: { bytes: number; complete: boolean };
+}
+
+export interface OpenRouterStub {
+  /** Base URL ending in /api/v1, for OPENROUTER_BASE_URL. */
+  readonly url: string;
+  readonly requests: StubRequest[];
+  enqueue(...scripts: StubScript[]): void;
+  setDefault(script: StubScript | undefined): void;
+  /** Forgets queued scripts, the default, recorded requests, marker counters and the generation id counter. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_MODEL = 'openai/gpt-4o-mini';
+const DEFAULT_CHUNKS = 4;
+/** The size of the answer that once grew a worker to 1.39 GB. */
+const DEFAULT_HUGE_MEGABYTES = 12;
+const FILLER = 'All work and no play makes Jack a dull boy. ';
+const MARKER = /\[\[stub:([a-z-]+)=([^\]]*)\]\]/g;
+
+/** The text of the default answer for a prompt. */
+export function stubAnswerFor(prompt: string): string {
+  return `Stub answer for: ${prompt}`;
+}
+
+export async function startOpenRouterStub(): Promise<OpenRouterStub> {
+  const queue: StubScript[] = [];
+  const requests: StubRequest[] = [];
+  const promptCounts = new Map<string, number>();
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  let defaultScript: StubScript | undefined;
+  let generationCount = 0;
+  let closed: Promise<void> | undefined;
+
+  const sleep = (ms = 0): Promise<void> =>
+    ms <= 0
+      ? Promise.resolve()
+      : new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            timers.delete(timer);
+            resolve();
+          }, ms);
+          timers.add(timer);
+        });
+
+  const server = createServer((req, res) => {
+    // Writes after the client went away (abort, timeout) are expected, not failures.
+    res.on('error', () => undefined);
+    handle(req, res).catch(() => res.destroy());
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    let body: any = raw;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      // Recorded as the raw string; answered with 400 below.
+    }
+    const prompt = userPrompt(body);
+    const path = req.url ?? '/';
+    const record: StubRequest = { method: req.method ?? '', path, headers: req.headers, body, prompt, receivedAt: Date.now() };
+    requests.push(record);
+    const bytesBefore = req.socket.bytesWritten;
+    res.once('close', () => (record.response = { bytes: req.socket.bytesWritten - bytesBefore, complete: res.writableFinished }));
+
+    if (req.method !== 'POST' || path.split('?')[0] !== '/api/v1/chat/completions') {
+      return sendJson(res, 404, { error: { code: 404, message: `No route for ${req.method} ${path}` } });
+    }
+    if (!/^Bearer \S+/.test(req.headers.authorization ?? '')) {
+      return sendJson(res, 401, { error: { code: 401, message: 'No auth credentials found' } });
+    }
+    if (typeof body !== 'object' || body === null || !Array.isArray(body.messages)) {
+      return sendJson(res, 400, { error: { code: 400, message: 'Invalid request: messages is required' } });
+    }
+
+    let script: StubScript;
+    try {
+      script = queue.shift() ?? scriptFromMarkers(prompt ?? '') ?? defaultScript ?? { kind: 'stream' };
+    } catch (error) {
+      return sendJson(res, 400, { error: { code: 400, message: (error as Error).message } });
+    }
+    await sleep(script.latencyMs);
+    const context: AnswerContext = {
+      id: `gen-stub-${++generationCount}`,
+      model: typeof body.model === 'string' ? body.model : DEFAULT_MODEL,
+      answer: stubAnswerFor(prompt ?? ''),
+      promptTokens: countWords((body.messages as Array<{ content?: unknown }>).map((m) => String(m.content ?? '')).join(' ')),
+    };
+    await answer(res, script, context);
+  }
+
+  function scriptFromMarkers(prompt: string): StubScript | undefined {
+    const markers = new Map([...prompt.matchAll(MARKER)].map((match) => [match[1], match[2]]));
+    if (markers.size === 0) return undefined;
+    let outcome = markers.get('status') ?? markers.get('respond') ?? 'ok';
+    const sequence = markers.get('sequence')?.split(',').map((step) => step.trim());
+    if (sequence?.length) {
+      const count = promptCounts.get(prompt) ?? 0;
+      promptCounts.set(prompt, count + 1);
+      outcome = sequence[Math.min(count, sequence.length - 1)];
+    }
+    const number = (key: string): number | undefined => (markers.has(key) ? Number(markers.get(key)) : undefined);
+    const timing = { latencyMs: number('latency') };
+    const chunks = number('chunks');
+    const chunkDelayMs = number('chunk-delay');
+    const megabytes = number('mb');
+    if (/^\d{3}$/.test(outcome)) return { ...timing, kind: 'status', status: Number(outcome), retryAfter: markers.get('retry-after') };
+    switch (outcome) {
+      case 'ok':
+        return { ...timing, kind: 'stream', chunks, chunkDelayMs };
+      case 'empty':
+        return { ...timing, kind: 'stream', text: '' };
+      case 'truncated':
+        return { ...timing, kind: 'truncated-stream' };
+      case 'error-mid-stream':
+        return { ...timing, kind: 'error-mid-stream', chunkDelayMs };
+      case 'huge':
+      case 'huge-json':
+        return { ...timing, kind: outcome, megabytes };
+      case 'json':
+      case 'hang':
+      case 'error-in-200':
+      case 'error-event':
+      case 'malformed-json':
+      case 'endless':
+      case 'endless-line':
+      case 'endless-comments':
+        return { ...timing, kind: outcome };
+      default:
+        throw new Error(`Unknown stub outcome "${outcome}"`);
+    }
+  }
+
+  interface AnswerContext {
+    id: string;
+    model: string;
+    answer: string;
+    promptTokens: number;
+  }
+
+  async function answer(res: ServerResponse, script: StubScript, context: AnswerContext): Promise<void> {
+    const { id, answer: defaultText } = context;
+    switch (script.kind) {
+      case 'hang':
+        return; // Never answers; close() destroys the socket.
+      case 'status': {
+        const headers: Record<string, string> = script.retryAfter === undefined ? {} : { 'Retry-After': String(script.retryAfter) };
+        return sendJson(res, script.status, { error: { code: script.status, message: script.message ?? `Stub error ${script.status}` } }, headers);
+      }
+      case 'error-in-200':
+        return sendJson(res, 200, { error: { code: script.code ?? 502, message: script.message ?? 'Provider returned error' } });
+      case 'malformed-json':
+        res.writeHead(200, { 'Content-Type': 'application/json', 'X-Generation-Id': id });
+        res.end('{"id":"' + id + '","choices":[{"message":{"content":"cut');
+        return;
+      case 'json': {
+        const text = script.text ?? defaultText;
+        return sendJson(
+          res,
+          200,
+          {
+            id,
+            object: 'chat.completion',
+            created: Math.floor(Date.now() / 1000),
+            model: script.model ?? context.model,
+            choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
+            usage: usage(context, text),
+          },
+          { 'X-Generation-Id': id },
+        );
+      }
+      case 'huge':
+      case 'huge-json':
+      case 'endless':
+      case 'endless-line':
+      case 'endless-comments':
+        return oversized(res, script, context);
+      default:
+        return stream(res, script, context);
+    }
+  }
+
+  async function stream(
+    res: ServerResponse,
+    script: Extract<StubScript, { kind: 'stream' | 'error-mid-stream' | 'error-event' | 'truncated-stream' }>,
+    context: AnswerContext,
+  ): Promise<void> {
+    const model = (script.kind === 'stream' && script.model) || context.model;
+    const fullText = script.text ?? context.answer;
+    const text = script.kind === 'stream' ? fullText : fullText.slice(0, Math.ceil(fullText.length / 2));
+    const requested = script.kind === 'stream' ? script.chunks : undefined;
+    const pieces = Array.isArray(requested) ? requested : splitText(text, requested ?? DEFAULT_CHUNKS);
+    const delayMs = script.kind === 'stream' || script.kind === 'error-mid-stream' ? script.chunkDelayMs : undefined;
+    const chunk = (choice: object, extra: object = {}): object => streamChunk(context, model, choice, extra);
+    const send = (line: string): boolean => !res.destroyed && res.write(line);
+
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Generation-Id': context.id });
+    send(': OPENROUTER PROCESSING\n\n');
+    for (const [index, piece] of pieces.entries()) {
+      if (index > 0) {
+        await sleep(delayMs);
+        send(': OPENROUTER PROCESSING\n\n');
+      }
+      if (res.destroyed) return;
+      send(`data: ${JSON.stringify(chunk({ delta: { role: 'assistant', content: piece }, finish_reason: null }))}\n\n`);
+    }
+    await sleep(delayMs);
+    const streamedText = pieces.join('');
+    switch (script.kind) {
+      case 'error-mid-stream':
+        send(
+          `data: ${JSON.stringify(
+            chunk(
+              { delta: { content: '' }, finish_reason: 'error' },
+              { error: { code: script.code ?? 502, message: script.message ?? 'Provider disconnected unexpectedly' } },
+            ),
+          )}\n\n`,
+        );
+        break;
+      case 'error-event':
+        send(`event: error\ndata: ${JSON.stringify({ error: { code: 502, message: script.message ?? 'Upstream stream failed' } })}\n\n`);
+        break;
+      case 'truncated-stream':
+        break;
+      case 'stream':
+        send(`data: ${JSON.stringify(chunk({ delta: { content: '' }, finish_reason: script.finishReason ?? 'stop' }, { usage: usage(context, streamedText) }))}\n\n`);
+        send('data: [DONE]\n\n');
+        break;
+    }
+    res.end();
+  }
+
+  /** The answers that are too large or never end, written by `pump`. */
+  function oversized(
+    res: ServerResponse,
+    script: Extract<StubScript, { kind: 'huge' | 'huge-json' | 'endless' | 'endless-line' | 'endless-comments' }>,
+    context: AnswerContext,
+  ): Promise<void> {
+    const sse = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Generation-Id': context.id };
+    const event = (content: string): string => `data: ${JSON.stringify(streamChunk(context, context.model, { delta: { content }, finish_reason: null }))}\n\n`;
+    switch (script.kind) {
+      case 'huge': {
+        const total = megabytesOf(script.megabytes);
+        const piece = filler(script.chunkChars ?? 1000);
+        const finish = `data: ${JSON.stringify(streamChunk(context, context.model, { delta: { content: '' }, finish_reason: 'stop' }))}\n\n`;
+        res.writeHead(200, sse);
+        return pump(res, chain(repeat(event(piece), Math.ceil(total / piece.length)), [finish, 'data: [DONE]\n\n']));
+      }
+      case 'huge-json': {
+        const piece = filler(64 * 1024);
+        const count = Math.ceil(megabytesOf(script.megabytes) / piece.length);
+        const [head, tail] = JSON.stringify({
+          id: context.id,
+          object: 'chat.completion',
+          created: Math.floor(Date.now() / 1000),
+          model: context.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: '<text>' }, finish_reason: 'stop' }],
+        }).split('<text>');
+        const length = head.length + count * piece.length + tail.length;
+        res.writeHead(200, { 'Content-Type': 'application/json', 'X-Generation-Id': context.id, ...(script.declareLength ? { 'Content-Length': String(length) } : {}) });
+        return pump(res, chain([head], repeat(piece, count), [tail]));
+      }
+      case 'endless':
+        res.writeHead(200, sse);
+        return pump(res, repeat(event(filler(script.chunkChars ?? 1000))));
+      case 'endless-line':
+        res.writeHead(200, sse);
+        return pump(res, chain(['data: {"choices":[{"delta":{"content":"'], repeat(filler(16 * 1024))));
+      case 'endless-comments':
+        res.writeHead(200, sse);
+        return pump(res, repeat(': OPENROUTER PROCESSING\n\n'.repeat(64)));
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}/api/v1`,
+    requests,
+    enqueue: (...scripts) => void queue.push(...scripts),
+    setDefault: (script) => void (defaultScript = script),
+    reset: () => {
+      queue.length = 0;
+      requests.length = 0;
+      promptCounts.clear();
+      defaultScript = undefined;
+      generationCount = 0;
+    },
+    close: () => {
+      closed ??= new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        timers.clear();
+        server.close(() => resolve());
+        // Hung and keep-alive sockets would hold close() open.
+        for (const socket of sockets) socket.destroy();
+      });
+      return closed;
+    },
+  };
+}
+
+/**
+ * Writes the pieces only as fast as the client reads them, so the stub's memory stays flat, then ends the answer;
+ * stops as soon as the client goes away.
+ */
+async function pump(res: ServerResponse, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    if (res.destroyed) return;
+    if (!res.write(piece) && !res.destroyed) await drainedOrClosed(res);
+    // A reader as fast as the writer never makes write() return false: yield so the test process keeps running.
+    else await new Promise((resolve) => setImmediate(resolve));
+  }
+  res.end();
+}
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** `piece` `count` times, or forever. */
+function* repeat(piece: string, count = Infinity): Generator<string> {
+  for (let i = 0; i < count; i++) yield piece;
+}
+
+function* chain(...parts: Iterable<string>[]): Generator<string> {
+  for (const part of parts) yield* part;
+}
+
+function filler(chars: number): string {
+  return FILLER.repeat(Math.ceil(chars / FILLER.length)).slice(0, chars);
+}
+
+function megabytesOf(megabytes = DEFAULT_HUGE_MEGABYTES): number {
+  return Math.round(megabytes * 1024 * 1024);
+}
+
+function streamChunk(context: { id: string }, model: string, choice: object, extra: object = {}): object {
+  return {
+    id: context.id,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model,
+    provider: 'Stub',
+    choices: [{ index: 0, ...choice }],
+    ...extra,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
+  res.end(JSON.stringify(body));
+}
+
+function userPrompt(body: any): string | undefined {
+  const messages: Array<{ role?: string; content?: unknown }> = Array.isArray(body?.messages) ? body.messages : [];
+  const user = messages.filter((message) => message.role === 'user').at(-1);
+  return typeof user?.content === 'string' ? user.content : undefined;
+}
+
+function countWords(text: string): number {
+  return text.split(/\s+/).filter(Boolean).length;
+}
+
+function usage(context: { promptTokens: number }, text: string): object {
+  const completionTokens = countWords(text);
+  const totalTokens = context.promptTokens + completionTokens;
+  return { prompt_tokens: context.promptTokens, completion_tokens: completionTokens, total_tokens: totalTokens, cost: Number((totalTokens * 0.000002).toFixed(8)) };
+}
+
+/** `count` pieces cut on code points, so a multi-byte character is never split between chunks. */
+function splitText(text: string, count: number): string[] {
+  if (!text) return [];
+  const chars = Array.from(text);
+  const size = Math.max(1, Math.ceil(chars.length / Math.max(1, count)));
+  const pieces: string[] = [];
+  for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
+  return pieces;
+}
