@@ -84,7 +84,7 @@ describe('Real-time events of real jobs', () => {
     expect(lastAttempt.map((delta) => delta.text).join('')).toBe(completed.payload.generatedContent);
     expect(deltas.every((delta) => delta.attempt === 1 || delta.attempt === 2)).toBe(true);
     const statuses = receivedEvents(socket, ['job_status']).map((event) => event.payload).filter((status) => (status as { jobId: string }).jobId === jobId);
-    expect(statuses).toContainEqual({ jobId, status: 'retrying', attempt: 1 });
+    expect(statuses).toContainEqual({ jobId, status: 'queued', attempt: 1 });
     expect(statuses).toContainEqual({ jobId, status: 'processing', attempt: 2 });
   });
 

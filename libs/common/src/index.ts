@@ -4,6 +4,7 @@ export * from './database.module';
 export * from './dependency-errors';
 export * from './domain-error';
 export * from './duplicate-key';
+export * from './job-status';
 export * from './object-id';
 export * from './redis.connection';
 export * from './redis.module';

@@ -27,7 +27,7 @@ const jobStub = {
   processing: base,
   completed: { ...base, status: 'completed', generatedContent: 'Hello world', completedAt: new Date('2026-01-01T00:01:00Z') } as JobRecord,
   failed: { ...base, status: 'failed', error: 'LLM provider answered 500', completedAt: new Date('2026-01-01T00:01:00Z'), attempts: 3 } as JobRecord,
-  retrying: { ...base, status: 'queued', error: 'LLM provider answered 500' } as JobRecord,
+  requeued: { ...base, status: 'queued', error: 'LLM provider answered 500' } as JobRecord,
 };
 const deliveryStub = {
   first: { delivery: 1, done: false, attempts: 0, failures: 0, pauses: 0 } as Delivery,
@@ -160,11 +160,11 @@ describe(GenerationService.name, () => {
     startsFirstDelivery();
     llm.generate.mockRejectedValue(new LlmServerError('LLM provider answered 500', 500));
     ledger.countVerdict.mockResolvedValue(1);
-    jobs.markRetrying.mockResolvedValue(jobStub.retrying);
+    jobs.markRetrying.mockResolvedValue(jobStub.requeued);
 
     expect(await sut.deliver(payload)).toEqual({ action: 'retry', delayMs: 1000, message: 'LLM provider answered 500' });
     expect(ledger.countVerdict).toHaveBeenCalledWith('job-1', 1, 'failures');
-    expect(events.publish).toHaveBeenCalledWith('job_status', payload.userId, { jobId: 'job-1', status: 'retrying', attempt: 1 });
+    expect(events.publish).toHaveBeenCalledWith('job_status', payload.userId, { jobId: 'job-1', status: 'queued', attempt: 1 });
   });
 
   it('fails the job on its last attempt with the attempts it really made', async () => {

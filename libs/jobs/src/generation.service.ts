@@ -159,8 +159,8 @@ export class GenerationService {
       case 'pause': {
         const counted = await this.ledger.countVerdict(payload.jobId, delivery.delivery, verdict.action === 'retry' ? 'failures' : 'pauses');
         if (counted === undefined) return RELEASE;
-        const retrying = await this.jobs.markRetrying(payload.jobId, verdict.message).catch(() => undefined);
-        if (retrying) await this.events.publish('job_status', retrying.userId, { jobId: payload.jobId, status: 'retrying', attempt: retrying.attempts }).catch(() => undefined);
+        const requeued = await this.jobs.markRetrying(payload.jobId, verdict.message).catch(() => undefined);
+        if (requeued) await this.events.publish('job_status', requeued.userId, { jobId: payload.jobId, status: requeued.status, attempt: requeued.attempts }).catch(() => undefined);
         return verdict;
       }
       case 'fail': {

@@ -1,11 +1,10 @@
-import type { ContentType } from '@app/common';
+import type { ContentType, JobStatus } from '@app/common';
 
 export const GENERATION_QUEUE = 'content-generation';
 /** Housekeeping jobs (the reconciler), run by one worker at a time. */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
-export const JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
+export { JOB_STATUSES, type JobStatus } from '@app/common';
 export const UNFINISHED_STATUSES: JobStatus[] = ['queued', 'processing'];
 
 /** Job name → payload, the one map both the queue and the processor read. */
@@ -19,13 +18,6 @@ export interface MaintenancePayloadMap {
   reconcile: Record<string, never>;
 }
 export type MaintenanceJobName = keyof MaintenancePayloadMap;
-
-export interface JobUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  cost?: number;
-}
 
 /** A job as the API returns it (contract fields plus provenance). */
 export interface JobView {
@@ -44,7 +36,7 @@ export interface JobView {
   attempts: number;
   provider?: string;
   model?: string;
-  usage?: JobUsage;
+  usage?: TokenUsage;
   durationMs?: number;
   finishReason?: string;
 }
@@ -54,7 +46,7 @@ export interface JobResult {
   generatedContent: string;
   provider: string;
   model: string;
-  usage?: JobUsage;
+  usage?: TokenUsage;
   durationMs: number;
   finishReason?: string;
   generationId?: string;

@@ -1,18 +1,23 @@
+import type { JobStatus } from '@app/common';
+
 /** Announced once per job, when it is done for good (after the last attempt when it failed). Wire contract. */
 export interface JobCompletedEvent {
   userId: string;
   jobId: string;
-  status: 'completed' | 'failed';
+  status: Extract<JobStatus, 'completed' | 'failed'>;
   generatedContent?: string;
   error?: string;
   /** ISO-8601 */
   completedAt: string;
 }
 
-/** A job changed state (queued, processing, retrying, completed, failed). */
+/**
+ * The job's record changed status; `status` is the record's. `attempt` is the provider call it is about:
+ * the one starting (`processing`), the one that failed before a retry (`queued`), the last one (done).
+ */
 export interface JobStatusEvent {
   jobId: string;
-  status: 'queued' | 'processing' | 'retrying' | 'completed' | 'failed';
+  status: JobStatus;
   attempt: number;
 }
 

@@ -33,7 +33,7 @@ describe(PubSubService.name, () => {
 
   it('records job_status too', async () => {
     repository.appendAndPublish.mockResolvedValueOnce('1-0');
-    await sut.publish('job_status', userId, { jobId: 'job-1', status: 'retrying', attempt: 2 });
+    await sut.publish('job_status', userId, { jobId: 'job-1', status: 'queued', attempt: 2 });
     expect(repository.appendAndPublish).toHaveBeenCalledTimes(1);
   });
 
