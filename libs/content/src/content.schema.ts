@@ -1,18 +1,7 @@
 import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import { HydratedDocument, Types } from 'mongoose';
-import { CONTENT_TYPES, ContentType } from '@app/common';
+import { Types } from 'mongoose';
+import { CONTENT_TYPES, ContentType, TokenUsage, TokenUsageSchema } from '@app/common';
 import { BODY_MAX_LENGTH, TITLE_MAX_LENGTH } from './content.types';
-
-/** Token counts (and cost) reported by the provider that generated an item. */
-@Schema({ _id: false, versionKey: false })
-export class ContentUsage {
-  @Prop({ required: true, min: 0 }) promptTokens!: number;
-  @Prop({ required: true, min: 0 }) completionTokens!: number;
-  @Prop({ required: true, min: 0 }) totalTokens!: number;
-  @Prop({ min: 0 }) cost?: number;
-}
-
-const ContentUsageSchema = SchemaFactory.createForClass(ContentUsage);
 
 @Schema({ collection: 'contents', timestamps: true, versionKey: false })
 export class Content {
@@ -39,13 +28,12 @@ export class Content {
   @Prop() sourceJobId?: string;
   @Prop() provider?: string;
   @Prop() model?: string;
-  @Prop({ type: ContentUsageSchema }) usage?: ContentUsage;
+  @Prop({ type: TokenUsageSchema }) usage?: TokenUsage;
 
   createdAt!: Date;
   updatedAt!: Date;
 }
 
-export type ContentDocument = HydratedDocument<Content>;
 export const ContentSchema = SchemaFactory.createForClass(Content);
 // The library list: one user's items, newest first, with _id breaking ties for a stable cursor.
 ContentSchema.index({ userId: 1, createdAt: -1, _id: -1 });

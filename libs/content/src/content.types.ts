@@ -1,17 +1,10 @@
-import { ContentType } from '@app/common';
+import { ContentType, TokenUsage } from '@app/common';
 
 export const TITLE_MAX_LENGTH = 200;
 export const BODY_MAX_LENGTH = 50_000;
 export const SEARCH_MAX_LENGTH = 200;
 export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
-
-export interface ContentUsageInfo {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  cost?: number;
-}
 
 /** The editable fields of a library item. */
 export interface ContentFields {
@@ -25,7 +18,7 @@ export interface ContentProvenance {
   sourceJobId?: string;
   provider?: string;
   model?: string;
-  usage?: ContentUsageInfo;
+  usage?: TokenUsage;
 }
 
 /** A library item as the API returns it (never internal fields such as sourceKey). */
@@ -56,5 +49,5 @@ export interface SaveFromJobInput extends ContentFields {
   jobId: string;
   provider?: string;
   model?: string;
-  usage?: ContentUsageInfo;
+  usage?: TokenUsage;
 }

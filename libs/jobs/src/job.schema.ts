@@ -1,15 +1,7 @@
 import { MongooseModule, Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 import { Types } from 'mongoose';
-import { CONTENT_TYPES, ContentType } from '@app/common';
-import { JOB_STATUSES, JobStatus, JobUsage } from './job.types';
-
-@Schema({ _id: false, versionKey: false })
-export class Usage implements JobUsage {
-  @Prop({ required: true }) promptTokens!: number;
-  @Prop({ required: true }) completionTokens!: number;
-  @Prop({ required: true }) totalTokens!: number;
-  @Prop() cost?: number;
-}
+import { CONTENT_TYPES, ContentType, TokenUsage, TokenUsageSchema } from '@app/common';
+import { JOB_STATUSES, JobStatus } from './job.types';
 
 @Schema({ collection: 'jobs', timestamps: true, versionKey: false })
 export class Job {
@@ -33,7 +25,7 @@ export class Job {
   @Prop() error?: string;
   @Prop() provider?: string;
   @Prop() model?: string;
-  @Prop({ type: Usage }) usage?: Usage;
+  @Prop({ type: TokenUsageSchema }) usage?: TokenUsage;
   @Prop() durationMs?: number;
   @Prop() finishReason?: string;
   @Prop() generationId?: string;

@@ -1,4 +1,4 @@
-import type { ContentType, JobStatus } from '@app/common';
+import type { ContentType, JobStatus, TokenUsage } from '@app/common';
 
 export const GENERATION_QUEUE = 'content-generation';
 /** Housekeeping jobs (the reconciler), run by one worker at a time. */

@@ -1,4 +1,4 @@
-import type { ContentType } from '@app/common';
+import type { ContentType, TokenUsage } from '@app/common';
 
 /** One generation: the user's prompt for one content type. */
 export interface GenerationRequest {
@@ -14,20 +14,12 @@ export interface GenerationRequest {
   onDelta?: (text: string) => void;
 }
 
-export interface LlmUsage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  /** Credits charged, when the provider reports it. */
-  cost?: number;
-}
-
 export interface GenerationResult {
   text: string;
   provider: 'openrouter' | 'offline';
   /** The model that actually answered (may be a fallback model). */
   model: string;
-  usage?: LlmUsage;
+  usage?: TokenUsage;
   finishReason?: string;
   generationId?: string;
   durationMs: number;

@@ -1,3 +1,4 @@
+import type { TokenUsage } from '@app/common';
 import type { OpenRouterConfig } from '@app/config';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import {
@@ -11,7 +12,7 @@ import {
   parseRetryAfter,
   truncateProviderMessage,
 } from './llm.errors';
-import { GenerationRequest, GenerationResult, LlmProvider, LlmUsage } from './llm-provider';
+import { GenerationRequest, GenerationResult, LlmProvider } from './llm-provider';
 import { MAX_TOKENS, SYSTEM_PROMPTS } from './system-prompts';
 
 const TEMPERATURE = 0.7;
@@ -47,7 +48,7 @@ interface ChatCompletion {
 interface Completion {
   text: string;
   model?: string;
-  usage?: LlmUsage;
+  usage?: TokenUsage;
   finishReason?: string;
   id?: string;
 }
@@ -209,7 +210,7 @@ function providerError(prefix: string, error: ProviderError): LlmResponseError {
   return new LlmResponseError(`${prefix}${code}${detail}`);
 }
 
-function toUsage(usage: ChatUsage | undefined): LlmUsage | undefined {
+function toUsage(usage: ChatUsage | undefined): TokenUsage | undefined {
   if (!usage || typeof usage !== 'object') return undefined;
   const promptTokens = usage.prompt_tokens ?? 0;
   const completionTokens = usage.completion_tokens ?? 0;

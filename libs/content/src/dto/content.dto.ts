@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
-import { CONTENT_TYPES, ContentType, normalizeContentType } from '@app/common';
+import { CONTENT_TYPES, ContentType, normalizeContentType, TokenUsage } from '@app/common';
 import { BODY_MAX_LENGTH, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_MAX_LENGTH, TITLE_MAX_LENGTH } from '../content.types';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -77,13 +77,6 @@ export class ListContentQueryDto {
   cursor?: string;
 }
 
-export class ContentUsageDto {
-  @ApiProperty() promptTokens!: number;
-  @ApiProperty() completionTokens!: number;
-  @ApiProperty() totalTokens!: number;
-  @ApiPropertyOptional() cost?: number;
-}
-
 export class ContentItemDto {
   @ApiProperty() _id!: string;
   @ApiProperty() userId!: string;
@@ -95,7 +88,7 @@ export class ContentItemDto {
   @ApiPropertyOptional({ description: 'The generation job this item was saved from' }) sourceJobId?: string;
   @ApiPropertyOptional() provider?: string;
   @ApiPropertyOptional() model?: string;
-  @ApiPropertyOptional({ type: ContentUsageDto }) usage?: ContentUsageDto;
+  @ApiPropertyOptional({ type: TokenUsage }) usage?: TokenUsage;
 }
 
 export class DeletedContentDto {

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
-import { CONTENT_TYPES, ContentType, normalizeContentType } from '@app/common';
+import { CONTENT_TYPES, ContentType, normalizeContentType, TokenUsage } from '@app/common';
 
 export class GenerateContentDto {
   @ApiProperty({ example: 'A launch post for our solar backpack', description: 'At most MAX_PROMPT_LENGTH characters (default 4000)' })
@@ -46,13 +46,6 @@ export class EnqueuedJobDto {
   @ApiProperty() estimatedCompletionTime!: Date;
 }
 
-export class JobUsageDto {
-  @ApiProperty() promptTokens!: number;
-  @ApiProperty() completionTokens!: number;
-  @ApiProperty() totalTokens!: number;
-  @ApiPropertyOptional({ description: 'Credits charged, when the provider reports it' }) cost?: number;
-}
-
 export class JobDto {
   @ApiProperty({ description: 'Equal to jobId' }) _id!: string;
   @ApiProperty({ format: 'uuid' }) jobId!: string;
@@ -69,7 +62,7 @@ export class JobDto {
   @ApiProperty({ description: 'Attempts started so far' }) attempts!: number;
   @ApiPropertyOptional({ enum: ['openrouter', 'offline'] }) provider?: string;
   @ApiPropertyOptional({ description: 'The model that actually answered' }) model?: string;
-  @ApiPropertyOptional({ type: JobUsageDto }) usage?: JobUsageDto;
+  @ApiPropertyOptional({ type: TokenUsage }) usage?: TokenUsage;
   @ApiPropertyOptional() durationMs?: number;
   @ApiPropertyOptional() finishReason?: string;
 }
