@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
-import { isDuplicateKeyError, parseObjectId } from '@app/common';
+import { parseObjectId, unlessDuplicateKey } from '@app/common';
 import { User } from './user.schema';
 
 export interface UserRecord {
@@ -19,13 +19,7 @@ export class UserRepository {
 
   /** Returns undefined when the email is taken (unique index), so two racing sign-ups cannot both win. */
   async create(user: Pick<User, 'name' | 'email' | 'passwordHash'>): Promise<UserRecord | undefined> {
-    try {
-      const created = await this.users.create(user);
-      return toRecord(created.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return undefined;
-      throw error;
-    }
+    return unlessDuplicateKey(async () => toRecord((await this.users.create(user)).toObject()));
   }
 
   async findByEmailWithHash(email: string): Promise<(UserRecord & { passwordHash: string }) | undefined> {

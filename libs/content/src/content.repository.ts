@@ -1,24 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, QueryFilter, Types } from 'mongoose';
-import { isDuplicateKeyError } from '@app/common';
+import { DomainError, parseObjectId, unlessDuplicateKey } from '@app/common';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { Content } from './content.schema';
 import { ContentFields, ContentItem, ContentProvenance } from './content.types';
 
 const SEARCHED_FIELDS = ['title', 'type', 'body'] as const;
+/** The server's MaxTimeMSExpired: a query ran past maxTimeMS. */
+const MAX_TIME_EXPIRED = 50;
 
 /** A point in the newest-first order: list items strictly after it. */
 export interface ContentPosition {
   createdAt: Date;
-  id: Types.ObjectId;
+  id: string;
 }
 
-export interface NewContent extends ContentFields, ContentProvenance {
-  userId: Types.ObjectId;
-  sourceKey: string;
+export interface NewContentFromJob extends ContentFields, ContentProvenance {
+  userId: string;
+  sourceJobId: string;
 }
 
+/**
+ * Library items. Ids are strings in and out: one that is not an ObjectId matches nothing, so the caller
+ * answers "not found" rather than failing.
+ */
 @Injectable()
 export class ContentRepository {
   constructor(
@@ -26,68 +32,106 @@ export class ContentRepository {
     @Inject(mongoConfig.KEY) private readonly config: MongoConfig,
   ) {}
 
-  /** Returns undefined when an item with the same sourceKey exists (unique index), so racing saves cannot both insert. */
-  async insert(content: NewContent): Promise<ContentItem | undefined> {
-    try {
-      const created = await this.contents.create(content);
+  /** An item written by hand: its `manual:<new ObjectId>` source key cannot collide with another. */
+  async create(userId: string, fields: ContentFields): Promise<ContentItem> {
+    const created = await this.contents.create({ ...fields, userId: ownerId(userId), sourceKey: `manual:${new Types.ObjectId().toHexString()}` });
+    return toItem(created.toObject());
+  }
+
+  /** Undefined when this job's item exists already (unique source key), so racing saves cannot both insert. */
+  async insertFromJob(content: NewContentFromJob): Promise<ContentItem | undefined> {
+    return unlessDuplicateKey(async () => {
+      const created = await this.contents.create({ ...content, userId: ownerId(content.userId), sourceKey: jobSourceKey(content.sourceJobId) });
       return toItem(created.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return undefined;
-      throw error;
-    }
+    });
   }
 
   /** By _id alone (the one filter FerretDB answers from an index), the owner checked here: another user's item looks missing. */
-  async findOwned(userId: Types.ObjectId, id: Types.ObjectId): Promise<ContentItem | undefined> {
-    const content = await this.contents.findOne({ _id: id }).lean();
-    return content && content.userId.equals(userId) ? toItem(content) : undefined;
+  async findOwned(userId: string, id: string): Promise<ContentItem | undefined> {
+    const itemId = parseObjectId(id);
+    if (!itemId) return undefined;
+    const content = await this.contents.findOne({ _id: itemId }).lean();
+    return content && isOwner(content.userId, userId) ? toItem(content) : undefined;
   }
 
-  async findBySourceKey(userId: Types.ObjectId, sourceKey: string): Promise<ContentItem | undefined> {
-    const content = await this.contents.findOne({ userId, sourceKey }).lean();
+  async findFromJob(userId: string, jobId: string): Promise<ContentItem | undefined> {
+    const owner = parseObjectId(userId);
+    if (!owner) return undefined;
+    const content = await this.contents.findOne({ userId: owner, sourceKey: jobSourceKey(jobId) }).lean();
     return content ? toItem(content) : undefined;
   }
 
-  /** Newest first; `search` is literal text matched case-insensitively; bounded by the configured query time limit. */
-  async list(userId: Types.ObjectId, options: { search?: string; limit: number; after?: ContentPosition }): Promise<ContentItem[]> {
+  /**
+   * Newest first; `search` is literal text matched case-insensitively. A query past the configured time
+   * limit is DEPENDENCY_UNAVAILABLE: a search too broad for the database, not a bug.
+   */
+  async list(userId: string, options: { search?: string; limit: number; after?: ContentPosition }): Promise<ContentItem[]> {
+    const owner = parseObjectId(userId);
+    if (!owner) return [];
     const conditions: QueryFilter<Content>[] = [];
     if (options.search) {
       const pattern = new RegExp(escapeRegExp(options.search), 'i');
       conditions.push({ $or: SEARCHED_FIELDS.map((field) => ({ [field]: pattern })) });
     }
     if (options.after) {
-      const { createdAt, id } = options.after;
+      const { createdAt } = options.after;
+      const id = parseObjectId(options.after.id);
       // Our own operators: trusted, so sanitizeFilter does not turn them into $eq.
       conditions.push({ $or: [{ createdAt: mongoose.trusted({ $lt: createdAt }) }, { createdAt, _id: mongoose.trusted({ $lt: id }) }] });
     }
-    const filter: QueryFilter<Content> = conditions.length ? { userId, $and: conditions } : { userId };
-    const contents = await this.contents
-      .find(filter)
-      .sort({ createdAt: -1, _id: -1 })
-      .limit(options.limit)
-      .maxTimeMS(this.config.queryMaxTimeMs)
-      .lean();
-    return contents.map(toItem);
+    const filter: QueryFilter<Content> = conditions.length ? { userId: owner, $and: conditions } : { userId: owner };
+    try {
+      const contents = await this.contents
+        .find(filter)
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(options.limit)
+        .maxTimeMS(this.config.queryMaxTimeMs)
+        .lean();
+      return contents.map(toItem);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === MAX_TIME_EXPIRED) {
+        throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The search took too long; try more specific text');
+      }
+      throw error;
+    }
   }
 
   // Writes: the owner is checked by _id first, then the write filters on _id alone. An item never changes
   // owner, so the check holds; two lookups by primary key beat one scan of every user's items on FerretDB.
-  async updateOwned(userId: Types.ObjectId, id: Types.ObjectId, changes: Partial<ContentFields>): Promise<ContentItem | undefined> {
-    if (!(await this.isOwnedBy(userId, id))) return undefined;
-    const content = await this.contents.findOneAndUpdate({ _id: id }, { $set: changes }, { returnDocument: 'after', runValidators: true }).lean();
+  async updateOwned(userId: string, id: string, changes: Partial<ContentFields>): Promise<ContentItem | undefined> {
+    const itemId = parseObjectId(id);
+    if (!itemId || !(await this.isOwnedBy(userId, itemId))) return undefined;
+    const content = await this.contents.findOneAndUpdate({ _id: itemId }, { $set: changes }, { returnDocument: 'after', runValidators: true }).lean();
     return content ? toItem(content) : undefined;
   }
 
-  async deleteOwned(userId: Types.ObjectId, id: Types.ObjectId): Promise<boolean> {
-    if (!(await this.isOwnedBy(userId, id))) return false;
-    const result = await this.contents.deleteOne({ _id: id });
+  async deleteOwned(userId: string, id: string): Promise<boolean> {
+    const itemId = parseObjectId(id);
+    if (!itemId || !(await this.isOwnedBy(userId, itemId))) return false;
+    const result = await this.contents.deleteOne({ _id: itemId });
     return result.deletedCount === 1;
   }
 
-  private async isOwnedBy(userId: Types.ObjectId, id: Types.ObjectId): Promise<boolean> {
+  private async isOwnedBy(userId: string, id: Types.ObjectId): Promise<boolean> {
     const content = await this.contents.findOne({ _id: id }, { userId: 1 }).lean();
-    return content !== null && content.userId.equals(userId);
+    return content !== null && isOwner(content.userId, userId);
   }
+}
+
+/** FerretDB has no sparse or partial unique indexes, so every item carries a source key; a job's item has this one. */
+function jobSourceKey(jobId: string): string {
+  return `job:${jobId}`;
+}
+
+function isOwner(owner: Types.ObjectId, userId: string): boolean {
+  return owner.toHexString() === userId.toLowerCase();
+}
+
+/** The owner of a new item; an id that is not one is refused like any other bad argument. */
+function ownerId(userId: string): Types.ObjectId {
+  const owner = parseObjectId(userId);
+  if (!owner) throw new DomainError('INVALID_ARGUMENT', 'userId is not a valid id');
+  return owner;
 }
 
 /**

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Types } from 'mongoose';
-import { DomainError, parseObjectId } from '@app/common';
+import { DomainError } from '@app/common';
 import { ContentPosition, ContentRepository } from './content.repository';
 import {
   BODY_MAX_LENGTH,
@@ -9,111 +8,80 @@ import {
   ContentListOptions,
   ContentPage,
   DEFAULT_PAGE_SIZE,
-  MAX_PAGE_SIZE,
   SaveFromJobInput,
-  SEARCH_MAX_LENGTH,
   TITLE_MAX_LENGTH,
 } from './content.types';
 
 const EDITABLE_FIELDS = ['title', 'type', 'body'] as const;
-const MAX_TIME_EXPIRED = 50;
 
 /** The caller's content library. Every read and write is scoped to the owner; another user's item is "not found". */
 @Injectable()
 export class ContentService {
   constructor(private readonly contents: ContentRepository) {}
 
-  /** Newest first, one page at a time; pass the returned `nextCursor` back to get the next page. */
+  /**
+   * Newest first, one page at a time; pass the returned `nextCursor` back to get the next page.
+   * `limit` and `search` arrive checked by ListContentQueryDto.
+   */
   async list(userId: string, options: ContentListOptions = {}): Promise<ContentPage> {
-    const owner = ownerId(userId);
     const limit = options.limit ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-      throw new DomainError('INVALID_ARGUMENT', `limit must be an integer between 1 and ${MAX_PAGE_SIZE}`);
-    }
-    if (options.search !== undefined && options.search.length > SEARCH_MAX_LENGTH) {
-      throw new DomainError('INVALID_ARGUMENT', `search must be at most ${SEARCH_MAX_LENGTH} characters`);
-    }
     const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
     // One extra item tells whether a next page exists without a count.
-    const items = await this.withSearchTimeLimit(() => this.contents.list(owner, { search: options.search, limit: limit + 1, after }));
+    const items = await this.contents.list(userId, { search: options.search, limit: limit + 1, after });
     if (items.length <= limit) return { items };
     const page = items.slice(0, limit);
     return { items: page, nextCursor: encodeCursor(page[page.length - 1]) };
   }
 
   async get(userId: string, id: string): Promise<ContentItem> {
-    const itemId = parseObjectId(id);
-    const item = itemId ? await this.contents.findOwned(ownerId(userId), itemId) : undefined;
+    const item = await this.contents.findOwned(userId, id);
     if (!item) throw notFound();
     return item;
   }
 
   async create(userId: string, fields: ContentFields): Promise<ContentItem> {
     const { title, type, body } = fields;
-    const item = await this.contents.insert({ title, type, body, userId: ownerId(userId), sourceKey: `manual:${new Types.ObjectId().toHexString()}` });
-    if (!item) throw new Error('A freshly generated sourceKey collided');
-    return item;
+    return this.contents.create(userId, { title, type, body });
   }
 
   /** Changes only title, type and body; anything else in `changes` is ignored. */
   async update(userId: string, id: string, changes: Partial<ContentFields>): Promise<ContentItem> {
     const fields = pickEditable(changes ?? {});
     if (Object.keys(fields).length === 0) throw new DomainError('INVALID_ARGUMENT', 'Provide at least one of title, type, body');
-    const itemId = parseObjectId(id);
-    const item = itemId ? await this.contents.updateOwned(ownerId(userId), itemId, fields) : undefined;
+    const item = await this.contents.updateOwned(userId, id, fields);
     if (!item) throw notFound();
     return item;
   }
 
   async remove(userId: string, id: string): Promise<{ id: string }> {
-    const itemId = parseObjectId(id);
-    if (!itemId || !(await this.contents.deleteOwned(ownerId(userId), itemId))) throw notFound();
-    return { id: itemId.toHexString() };
+    if (!(await this.contents.deleteOwned(userId, id))) throw notFound();
+    // As stored: ObjectId hex is lower case, a route id may not be.
+    return { id: id.toLowerCase() };
   }
 
   /**
-   * Saves a completed job's text to its owner's library. Idempotent and safe under races: the unique
-   * `job:<jobId>` source key lets only one insert win; every other call gets that same item with `created: false`.
+   * Saves a completed job's text to its owner's library. Idempotent and safe under races: one item per
+   * job, so only one insert wins; every other call gets that same item with `created: false`.
    */
   async saveFromJob(input: SaveFromJobInput): Promise<{ item: ContentItem; created: boolean }> {
-    const owner = ownerId(input.userId);
     const title = input.title.trim();
     if (title.length < 1 || title.length > TITLE_MAX_LENGTH) throw new DomainError('INVALID_ARGUMENT', `title must be 1 to ${TITLE_MAX_LENGTH} characters`);
     if (input.body.length < 1 || input.body.length > BODY_MAX_LENGTH) throw new DomainError('INVALID_ARGUMENT', `body must be 1 to ${BODY_MAX_LENGTH} characters`);
-    const sourceKey = `job:${input.jobId}`;
-    const created = await this.contents.insert({
-      userId: owner,
-      sourceKey,
+    const created = await this.contents.insertFromJob({
+      userId: input.userId,
+      sourceJobId: input.jobId,
       title,
       type: input.type,
       body: input.body,
-      sourceJobId: input.jobId,
       provider: input.provider,
       model: input.model,
       usage: input.usage,
     });
     if (created) return { item: created, created: true };
-    const existing = await this.contents.findBySourceKey(owner, sourceKey);
+    const existing = await this.contents.findFromJob(input.userId, input.jobId);
     if (!existing) throw new DomainError('IDEMPOTENCY_CONFLICT', 'This job was already saved to another library');
     return { item: existing, created: false };
   }
-
-  private async withSearchTimeLimit<T>(query: () => Promise<T>): Promise<T> {
-    try {
-      return await query();
-    } catch (error) {
-      if ((error as { code?: number }).code === MAX_TIME_EXPIRED) {
-        throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The search took too long; try more specific text');
-      }
-      throw error;
-    }
-  }
-}
-
-function ownerId(userId: string): Types.ObjectId {
-  const owner = parseObjectId(userId);
-  if (!owner) throw new DomainError('INVALID_ARGUMENT', 'userId is not a valid id');
-  return owner;
 }
 
 function notFound(): DomainError {
@@ -138,7 +106,6 @@ function encodeCursor(item: ContentItem): string {
 function decodeCursor(cursor: string): ContentPosition {
   const match = /^[A-Za-z0-9_-]{1,100}$/.test(cursor) ? CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
   const createdAt = match ? new Date(match[1]) : undefined;
-  const id = match ? parseObjectId(match[2]) : undefined;
-  if (!createdAt || Number.isNaN(createdAt.getTime()) || !id) throw new DomainError('INVALID_ARGUMENT', 'cursor is invalid');
-  return { createdAt, id };
+  if (!match || !createdAt || Number.isNaN(createdAt.getTime())) throw new DomainError('INVALID_ARGUMENT', 'cursor is invalid');
+  return { createdAt, id: match[2] };
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, Types } from 'mongoose';
-import { isDuplicateKeyError, parseObjectId } from '@app/common';
+import { parseObjectId, unlessDuplicateKey } from '@app/common';
 import { Job } from './job.schema';
 import { JobResult, JobStatus, JobView, UNFINISHED_STATUSES } from './job.types';
 
@@ -25,13 +25,10 @@ export class JobRepository {
 
   /** Returns undefined when the idempotency key is already used. */
   async create(job: NewJob): Promise<JobView | undefined> {
-    try {
+    return unlessDuplicateKey(async () => {
       const created = await this.jobs.create({ ...job, _id: job.jobId, userId: new Types.ObjectId(job.userId) });
       return toView(created.toObject());
-    } catch (error) {
-      if (isDuplicateKeyError(error)) return undefined;
-      throw error;
-    }
+    });
   }
 
   async findByIdempotencyKey(idempotencyKey: string): Promise<JobView | undefined> {
