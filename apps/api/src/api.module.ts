@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { AuthModule } from '@app/auth';
-import { DatabaseModule, RedisModule } from '@app/common';
+import { DatabaseModule, HealthModule, RedisModule } from '@app/common';
 import { appConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
@@ -23,6 +23,7 @@ const controllers = [AuthController, HealthController, ContentController, Genera
     ApiLoggerModule,
     DatabaseModule,
     RedisModule,
+    HealthModule,
     AuthModule,
     AuthThrottleModule,
     ContentModule,
