@@ -105,18 +105,15 @@ describe(OfflineProvider.name, () => {
     expect(deltas).toHaveLength(1);
   });
 
-  it('stops at once when aborted during the pause between pieces', async () => {
-    sut = new OfflineProvider({ chunkDelayMs: 5000 });
+  it("answers the caller's own abort reason, before any piece, when already aborted", async () => {
     const controller = new AbortController();
+    controller.abort();
     const deltas: string[] = [];
-    const startedAt = Date.now();
-    setTimeout(() => controller.abort(), 50);
 
     const error = await sut.generate(request('Blog Post Outline', { signal: controller.signal, onDelta: (text) => deltas.push(text) })).catch((reason: unknown) => reason);
 
     expect(error).toBe(controller.signal.reason);
     expect(error).toMatchObject({ name: 'AbortError' });
-    expect(Date.now() - startedAt).toBeLessThan(1000);
     expect(deltas).toEqual([]);
   });
 

@@ -1,5 +1,5 @@
 import type { ContentType } from '@app/common';
-import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { LlmOutputTooLargeError } from './llm.errors';
 import { GenerationRequest, GenerationResult, LlmProvider } from './llm-provider';
 
@@ -13,8 +13,6 @@ const STOP_WORDS = new Set(
 );
 
 export interface OfflineProviderOptions {
-  /** Pause between streamed pieces; 0 (the default) only yields to the event loop. */
-  chunkDelayMs?: number;
   /** LLM_MAX_OUTPUT_CHARS, enforced as the OpenRouter client does; unbounded when unset. */
   maxOutputChars?: number;
 }
@@ -25,12 +23,10 @@ export interface OfflineProviderOptions {
  */
 export class OfflineProvider extends LlmProvider {
   readonly name = 'offline' as const;
-  private readonly chunkDelayMs: number;
   private readonly maxOutputChars: number;
 
   constructor(options: OfflineProviderOptions = {}) {
     super();
-    this.chunkDelayMs = options.chunkDelayMs ?? 0;
     this.maxOutputChars = options.maxOutputChars ?? Infinity;
   }
 
@@ -56,10 +52,10 @@ export class OfflineProvider extends LlmProvider {
     };
   }
 
-  /** Waits before the next piece; an abort ends the wait at once. */
+  /** Yields to the event loop before the next piece, as a stream would; an abort ends the wait at once. */
   private async pause(signal?: AbortSignal): Promise<void> {
     try {
-      await (this.chunkDelayMs > 0 ? sleep(this.chunkDelayMs, undefined, { signal }) : nextTurn(undefined, { signal }));
+      await nextTurn(undefined, { signal });
     } catch (error) {
       // Node's timers reject with an AbortError of their own; the caller gets its own reason back, as from fetch.
       throw signal?.aborted ? signal.reason : error;
