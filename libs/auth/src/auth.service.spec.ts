@@ -1,0 +1,198 @@
+import { JwtService } from '@nestjs/jwt';
+import { DomainError } from '@app/common';
+import { strictMock } from '@app/testing';
+import { AuthService } from './auth.service';
+import { PasswordHasher } from './password';
+import { UserCache } from './user-cache.service';
+import { UserRecord, UserRepository } from './user.repository';
+
+const since = new Date('2026-01-01T00:00:00Z');
+const userStub = {
+  active: { _id: '64b7f0c2a1b2c3d4e5f60718', name: 'Ada Lovelace', email: 'ada@example.com', status: 'active', createdAt: since, updatedAt: since } as UserRecord,
+  inactive: { _id: '64b7f0c2a1b2c3d4e5f60719', name: 'Grace Hopper', email: 'grace@example.com', status: 'inactive', createdAt: since, updatedAt: since } as UserRecord,
+};
+const HASH = '$2b$04$hash-of-the-password';
+const TOKEN = 'header.payload.signature';
+const CACHE_VERSION = 7;
+const issued = { _id: userStub.active._id, name: 'Ada Lovelace', email: 'ada@example.com', token: TOKEN };
+
+/** Matches a DomainError by its code and message (toEqual on errors compares messages only). */
+function domainError(code: DomainError['code'], message: string) {
+  return { name: 'DomainError', code, message };
+}
+
+describe(AuthService.name, () => {
+  let sut: AuthService;
+  let users: jest.Mocked<UserRepository>;
+  let passwords: jest.Mocked<PasswordHasher>;
+  let jwt: jest.Mocked<JwtService>;
+  let cache: jest.Mocked<UserCache>;
+
+  beforeEach(() => {
+    users = strictMock(UserRepository);
+    passwords = strictMock(PasswordHasher);
+    jwt = strictMock(JwtService);
+    cache = Object.assign(strictMock(UserCache), { version: CACHE_VERSION });
+    sut = new AuthService(users, passwords, jwt, cache);
+  });
+
+  /** Nothing cached: the user is read from the database. */
+  const notCached = () => cache.get.mockReturnValue(undefined);
+
+  describe('register', () => {
+    it('stores the hash, never the password, and issues a token for the new user', async () => {
+      passwords.hash.mockResolvedValue(HASH);
+      users.create.mockResolvedValue(userStub.active);
+      jwt.signAsync.mockResolvedValue(TOKEN);
+
+      expect(await sut.register({ name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse' })).toEqual(issued);
+
+      expect(passwords.hash).toHaveBeenCalledWith('correct horse');
+      expect(users.create).toHaveBeenCalledWith({ name: 'Ada Lovelace', email: 'ada@example.com', passwordHash: HASH });
+      expect(jwt.signAsync).toHaveBeenCalledWith({}, { subject: userStub.active._id });
+    });
+
+    it('answers EMAIL_TAKEN when the email is already registered', async () => {
+      passwords.hash.mockResolvedValue(HASH);
+      users.create.mockResolvedValue(undefined);
+
+      await expect(sut.register({ name: 'Ada', email: 'ada@example.com', password: 'correct horse' })).rejects.toMatchObject(
+        domainError('EMAIL_TAKEN', 'A user with this email already exists'),
+      );
+      expect(jwt.signAsync).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('login', () => {
+    it('issues a token when the password matches the stored hash', async () => {
+      users.findByEmailWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+      jwt.signAsync.mockResolvedValue(TOKEN);
+
+      expect(await sut.login({ email: 'ada@example.com', password: 'correct horse' })).toEqual(issued);
+      expect(users.findByEmailWithHash).toHaveBeenCalledWith('ada@example.com');
+      expect(passwords.verify).toHaveBeenCalledWith('correct horse', HASH);
+    });
+
+    it('answers INVALID_CREDENTIALS to a wrong password', async () => {
+      users.findByEmailWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(false);
+
+      await expect(sut.login({ email: 'ada@example.com', password: 'wrong' })).rejects.toMatchObject(domainError('INVALID_CREDENTIALS', 'Invalid credentials'));
+      expect(jwt.signAsync).not.toHaveBeenCalled();
+    });
+
+    it('answers an unknown email the same way, after a password check all the same (same timing)', async () => {
+      users.findByEmailWithHash.mockResolvedValue(undefined);
+      passwords.verify.mockResolvedValue(false);
+
+      await expect(sut.login({ email: 'nobody@example.com', password: 'whatever' })).rejects.toMatchObject(domainError('INVALID_CREDENTIALS', 'Invalid credentials'));
+      expect(passwords.verify).toHaveBeenCalledWith('whatever', undefined);
+    });
+
+    it('answers USER_INACTIVE to the right password of a deactivated account', async () => {
+      users.findByEmailWithHash.mockResolvedValue({ ...userStub.inactive, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+
+      await expect(sut.login({ email: 'grace@example.com', password: 'correct horse' })).rejects.toMatchObject(domainError('USER_INACTIVE', 'This account is inactive'));
+      expect(jwt.signAsync).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('me', () => {
+    it('returns the cached user without reading the database', async () => {
+      cache.get.mockReturnValue(userStub.active);
+
+      expect(await sut.me(userStub.active._id)).toBe(userStub.active);
+      expect(cache.get).toHaveBeenCalledWith(userStub.active._id);
+      expect(users.findById).not.toHaveBeenCalled();
+    });
+
+    it('reads an uncached user and remembers it with the cache version read before the read', async () => {
+      notCached();
+      users.findById.mockResolvedValue(userStub.active);
+      cache.remember.mockReturnValue();
+
+      expect(await sut.me(userStub.active._id)).toBe(userStub.active);
+      expect(users.findById).toHaveBeenCalledWith(userStub.active._id);
+      expect(cache.remember).toHaveBeenCalledWith(userStub.active, CACHE_VERSION);
+    });
+
+    it.each([
+      ['a missing user', undefined],
+      ['an inactive user', userStub.inactive],
+    ])('answers UNAUTHENTICATED for %s and remembers nothing', async (_name, stored) => {
+      notCached();
+      users.findById.mockResolvedValue(stored);
+
+      await expect(sut.me('64b7f0c2a1b2c3d4e5f60719')).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'User not found'));
+      expect(cache.remember).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('setStatus', () => {
+    it('changes the status, then makes every instance forget the user', async () => {
+      users.setStatus.mockResolvedValue(true);
+      cache.invalidate.mockResolvedValue();
+
+      await sut.setStatus(userStub.active._id, 'inactive');
+
+      expect(users.setStatus).toHaveBeenCalledWith(userStub.active._id, 'inactive');
+      expect(cache.invalidate).toHaveBeenCalledWith(userStub.active._id);
+      expect(users.setStatus.mock.invocationCallOrder[0]).toBeLessThan(cache.invalidate.mock.invocationCallOrder[0]);
+    });
+
+    it('answers NOT_FOUND for an unknown user and invalidates nothing', async () => {
+      users.setStatus.mockResolvedValue(false);
+
+      await expect(sut.setStatus('64b7f0c2a1b2c3d4e5f60799', 'inactive')).rejects.toMatchObject(domainError('NOT_FOUND', 'User not found'));
+      expect(cache.invalidate).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('verifyToken', () => {
+    it('checks the signature with HS256 only and returns the active user with the expiry', async () => {
+      jwt.verifyAsync.mockResolvedValue({ sub: userStub.active._id, iat: 1_767_225_600, exp: 1_767_229_200 });
+      cache.get.mockReturnValue(userStub.active);
+
+      expect(await sut.verifyToken(TOKEN)).toEqual({
+        id: userStub.active._id,
+        email: 'ada@example.com',
+        name: 'Ada Lovelace',
+        expiresAt: new Date('2026-01-01T01:00:00Z'),
+      });
+      expect(jwt.verifyAsync).toHaveBeenCalledWith(TOKEN, { algorithms: ['HS256'] });
+    });
+
+    it('leaves expiresAt out of a token without exp', async () => {
+      jwt.verifyAsync.mockResolvedValue({ sub: userStub.active._id });
+      cache.get.mockReturnValue(userStub.active);
+
+      expect((await sut.verifyToken(TOKEN)).expiresAt).toBeUndefined();
+    });
+
+    it('answers UNAUTHENTICATED to a token that fails verification (bad signature, expired, other algorithm)', async () => {
+      jwt.verifyAsync.mockRejectedValue(new Error('jwt expired'));
+
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+    });
+
+    it('answers UNAUTHENTICATED to a token without a string subject, without reading the database', async () => {
+      jwt.verifyAsync.mockResolvedValue({ sub: 42 });
+
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+      expect(users.findById).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['an unknown user', undefined],
+      ['an inactive user', userStub.inactive],
+    ])('answers UNAUTHENTICATED to a valid token of %s', async (_name, stored) => {
+      jwt.verifyAsync.mockResolvedValue({ sub: '64b7f0c2a1b2c3d4e5f60719' });
+      notCached();
+      users.findById.mockResolvedValue(stored);
+
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+    });
+  });
+});
