@@ -1,0 +1,226 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import mongoose, { Connection } from 'mongoose';
+import { JobRepository, NewJob } from './job.repository';
+import { Job, JobSchema } from './job.schema';
+import { JobResult } from './job.types';
+
+// Against the suite's real FerretDB: the conditional updates are the point, and a mock would only echo them.
+describe(JobRepository.name, () => {
+  let connection: Connection;
+  let sut: JobRepository;
+  const userId = randomBytes(12).toString('hex');
+  const result: JobResult = {
+    generatedContent: 'The text',
+    provider: 'offline',
+    model: 'offline',
+    usage: { promptTokens: 3, completionTokens: 5, totalTokens: 8 },
+    durationMs: 12,
+    finishReason: 'stop',
+  };
+
+  const newJob = (overrides: Partial<NewJob> = {}): NewJob => {
+    const jobId = randomUUID();
+    return {
+      jobId,
+      userId,
+      prompt: 'A prompt',
+      contentType: 'Blog Post Outline',
+      scheduledFor: new Date(),
+      idempotencyKey: `none:${jobId}`,
+      correlationId: `corr-${jobId}`,
+      ...overrides,
+    };
+  };
+  const created = async (overrides: Partial<NewJob> = {}): Promise<string> => (await sut.create(newJob(overrides)))!.jobId;
+
+  beforeAll(async () => {
+    // A database of this spec's own on the FerretDB that jest's global setup started.
+    connection = await mongoose.createConnection(`${process.env.TEST_MONGO_URI}/job_repository_${randomBytes(3).toString('hex')}`).asPromise();
+    const jobs = connection.model(Job.name, JobSchema);
+    await jobs.init();
+    sut = new JobRepository(jobs);
+  });
+
+  afterAll(async () => {
+    await connection.dropDatabase();
+    await connection.close();
+  });
+
+  describe('create', () => {
+    it('returns the job as the API shows it, without internal fields', async () => {
+      const job = newJob();
+
+      const view = await sut.create(job);
+
+      expect(view).toMatchObject({ _id: job.jobId, jobId: job.jobId, userId, status: 'queued', attempts: 0, prompt: 'A prompt' });
+      expect(view).not.toHaveProperty('idempotencyKey');
+      expect(view).not.toHaveProperty('correlationId');
+    });
+
+    it('answers undefined when the idempotency key is taken, and keeps the first job', async () => {
+      const first = await created({ idempotencyKey: `${userId}:retry-1` });
+
+      expect(await sut.create(newJob({ idempotencyKey: `${userId}:retry-1` }))).toBeUndefined();
+      expect((await sut.findByIdempotencyKey(`${userId}:retry-1`))?.jobId).toBe(first);
+    });
+  });
+
+  describe('reads', () => {
+    it("finds the caller's job and hides another user's", async () => {
+      const jobId = await created();
+
+      expect((await sut.findOwned(userId, jobId))?.jobId).toBe(jobId);
+      expect(await sut.findOwned(randomBytes(12).toString('hex'), jobId)).toBeUndefined();
+      expect(await sut.findOwned(userId, { $ne: null } as never)).toBeUndefined();
+    });
+
+    it('gives the record with its correlation id', async () => {
+      const jobId = await created();
+
+      expect(await sut.findByJobId(jobId)).toMatchObject({ jobId, correlationId: `corr-${jobId}` });
+      expect(await sut.findByJobId(randomUUID())).toBeUndefined();
+    });
+
+    it('lists newest first, and nothing for an id that is not one', async () => {
+      const owner = randomBytes(12).toString('hex');
+      const older = await created({ userId: owner });
+      // createdAt decides the order; a tie would fall back to the random ids.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      const newer = await created({ userId: owner });
+
+      expect((await sut.listOwned(owner, 10)).map((job) => job.jobId)).toEqual([newer, older]);
+      expect(await sut.listOwned('not-an-id', 10)).toEqual([]);
+    });
+  });
+
+  describe('markProcessing', () => {
+    it('moves a queued job to processing with the attempt number and clears an earlier error', async () => {
+      const jobId = await created();
+      await sut.markProcessing(jobId, 1);
+      await sut.markRetrying(jobId, 'busy');
+
+      const record = await sut.markProcessing(jobId, 2);
+
+      expect(record).toMatchObject({ status: 'processing', attempts: 2 });
+      expect(record).not.toHaveProperty('error');
+    });
+
+    it('leaves a finished job alone', async () => {
+      const jobId = await created();
+      await sut.markCompleted(jobId, result, 1);
+
+      expect(await sut.markProcessing(jobId, 2)).toBeUndefined();
+      expect((await sut.findByJobId(jobId))?.status).toBe('completed');
+    });
+
+    it('answers undefined for a job that does not exist', async () => {
+      expect(await sut.markProcessing(randomUUID(), 1)).toBeUndefined();
+    });
+  });
+
+  describe('markRetrying', () => {
+    it('puts a processing job back in the queue with the reason', async () => {
+      const jobId = await created();
+      await sut.markProcessing(jobId, 1);
+
+      expect(await sut.markRetrying(jobId, 'busy')).toMatchObject({ status: 'queued', error: 'busy', attempts: 1 });
+    });
+
+    it('only from processing', async () => {
+      const jobId = await created();
+
+      expect(await sut.markRetrying(jobId, 'busy')).toBeUndefined();
+    });
+  });
+
+  describe('markCompleted', () => {
+    it.each([
+      ['queued', async (_jobId: string) => undefined],
+      ['processing', (jobId: string) => sut.markProcessing(jobId, 1)],
+    ])('completes a %s job with its result and no error', async (_status, setUp) => {
+      const jobId = await created();
+      await setUp(jobId);
+
+      const record = await sut.markCompleted(jobId, result, 1);
+
+      expect(record).toMatchObject({ status: 'completed', attempts: 1, generatedContent: 'The text', usage: result.usage, completedAt: expect.any(Date) });
+      expect(record).not.toHaveProperty('error');
+      expect(record).not.toHaveProperty('generationId');
+    });
+
+    it('happens once: a second completion finds the job finished', async () => {
+      const jobId = await created();
+      await sut.markCompleted(jobId, result, 1);
+
+      expect(await sut.markCompleted(jobId, { ...result, generatedContent: 'Other text' }, 2)).toBeUndefined();
+      expect((await sut.findByJobId(jobId))?.generatedContent).toBe('The text');
+    });
+  });
+
+  describe('markFailed', () => {
+    it('fails an unfinished job with the reason, keeping the attempts when none are given', async () => {
+      const jobId = await created();
+      await sut.markProcessing(jobId, 2);
+
+      expect(await sut.markFailed(jobId, 'Content generation failed')).toMatchObject({
+        status: 'failed',
+        error: 'Content generation failed',
+        attempts: 2,
+        completedAt: expect.any(Date),
+      });
+    });
+
+    it('records the attempts when given', async () => {
+      const jobId = await created();
+
+      expect(await sut.markFailed(jobId, 'Could not be queued', 3)).toMatchObject({ status: 'failed', attempts: 3 });
+    });
+
+    it('never overwrites a completion', async () => {
+      const jobId = await created();
+      await sut.markCompleted(jobId, result, 1);
+
+      expect(await sut.markFailed(jobId, 'late failure')).toBeUndefined();
+      expect((await sut.findByJobId(jobId))?.status).toBe('completed');
+    });
+  });
+
+  describe('isFinished', () => {
+    it('says whether the record is finished, and undefined when there is none', async () => {
+      const queued = await created();
+      const failed = await created();
+      await sut.markFailed(failed, 'failed');
+
+      expect(await sut.isFinished(queued)).toBe(false);
+      expect(await sut.isFinished(failed)).toBe(true);
+      expect(await sut.isFinished(randomUUID())).toBeUndefined();
+    });
+  });
+
+  describe('listUnfinished', () => {
+    it('lists queued and processing records up to the limit and says whether that was all', async () => {
+      const all = await sut.listUnfinished(1000);
+      const some = await sut.listUnfinished(1);
+
+      expect(all.complete).toBe(true);
+      expect(all.jobs.every((job) => job.status === 'queued' || job.status === 'processing')).toBe(true);
+      expect(all.jobs[0]).toEqual({
+        jobId: expect.any(String),
+        userId: expect.any(String),
+        status: expect.any(String),
+        createdAt: expect.any(Date),
+        updatedAt: expect.any(Date),
+        correlationId: expect.any(String),
+      });
+      expect(some).toEqual({ jobs: [expect.anything()], complete: false });
+    });
+  });
+
+  it('deletes a record', async () => {
+    const jobId = await created();
+
+    await sut.delete(jobId);
+
+    expect(await sut.findByJobId(jobId)).toBeUndefined();
+  });
+});
