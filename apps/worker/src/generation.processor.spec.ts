@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import { GenerationConfig } from '@app/config';
 import { ABORT_LOCK_LOST, ABORT_SHUTDOWN, GenerationService, JobPayloadMap, Verdict } from '@app/jobs';
-import { strictMock } from '@app/testing';
+import { outageStub, strictMock } from '@app/testing';
 import { GenerationProcessor } from './generation.processor';
 
 type GenerateJob = Job<JobPayloadMap['generate']>;
@@ -103,7 +103,7 @@ describe(GenerationProcessor.name, () => {
 
     it('retry: still ends the delivery as delayed when Redis refuses the move (stall recovery runs it again)', async () => {
       delivering(verdictStub.retry);
-      job.moveToDelayed.mockRejectedValue(new Error('Connection is closed.'));
+      job.moveToDelayed.mockRejectedValue(outageStub.redis);
 
       expect(await errorOf(sut.process(job, TOKEN))).toBeInstanceOf(DelayedError);
       expect(Logger.prototype.warn).toHaveBeenCalledWith('Could not delay job job-1: Connection is closed.');

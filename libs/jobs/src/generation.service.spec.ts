@@ -86,6 +86,19 @@ describe(GenerationService.name, () => {
     expect(deltas.every((delta) => delta.delivery === 1 && delta.attempt === 1)).toBe(true);
   });
 
+  it('writes the processing status to the record before announcing it', async () => {
+    startsFirstDelivery();
+    llm.generate.mockResolvedValue({ text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' });
+    ledger.settle.mockImplementation(async (_id, outcome) => outcome);
+    finisher.finish.mockResolvedValue(jobStub.completed);
+
+    await sut.deliver(payload);
+
+    const announced = events.publish.mock.calls.findIndex(([event, , body]) => event === 'job_status' && (body as { status: string }).status === 'processing');
+    expect(announced).toBeGreaterThanOrEqual(0);
+    expect(jobs.markProcessing.mock.invocationCallOrder[0]).toBeLessThan(events.publish.mock.invocationCallOrder[announced]);
+  });
+
   it('completes a job whose streamed deltas could not be published (they are best-effort)', async () => {
     startsFirstDelivery();
     events.publish.mockImplementation(async (event) => {
@@ -165,6 +178,19 @@ describe(GenerationService.name, () => {
     expect(await sut.deliver(payload)).toEqual({ action: 'retry', delayMs: 1000, message: 'LLM provider answered 500' });
     expect(ledger.countVerdict).toHaveBeenCalledWith('job-1', 1, 'failures');
     expect(events.publish).toHaveBeenCalledWith('job_status', payload.userId, { jobId: 'job-1', status: 'queued', attempt: 1 });
+  });
+
+  it('writes the retry to the record before announcing it', async () => {
+    startsFirstDelivery();
+    llm.generate.mockRejectedValue(new LlmServerError('LLM provider answered 500', 500));
+    ledger.countVerdict.mockResolvedValue(1);
+    jobs.markRetrying.mockResolvedValue(jobStub.requeued);
+
+    await sut.deliver(payload);
+
+    // The last job_status is the retry's (the first one announced the attempt).
+    const retryAnnounced = events.publish.mock.calls.map(([event]) => event).lastIndexOf('job_status');
+    expect(jobs.markRetrying.mock.invocationCallOrder[0]).toBeLessThan(events.publish.mock.invocationCallOrder[retryAnnounced]);
   });
 
   it('fails the job on its last attempt with the attempts it really made', async () => {

@@ -1,5 +1,6 @@
 import { ArgumentsHost, BadRequestException, HttpException, HttpStatus, Logger, NotFoundException } from '@nestjs/common';
 import { DomainError, DomainErrorCode } from '@app/common';
+import { outageStub } from '@app/testing';
 import { DomainErrorFilter } from './domain-error.filter';
 
 /** What the filter sees of Fastify's reply. */
@@ -10,7 +11,6 @@ interface ReplyStub {
 }
 
 const errorStub = {
-  mongoDown: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { name: 'MongoServerSelectionError' }),
   fastifyBodyTooLarge: Object.assign(new Error('Request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' }),
   fastifyNoCode: Object.assign(new Error('Bad thing in the request'), { statusCode: 400 }),
   fastify5xx: Object.assign(new Error('internal detail: /srv/secret'), { statusCode: 502 }),
@@ -84,7 +84,7 @@ describe(DomainErrorFilter.name, () => {
     });
 
     it('answers 503 for a dependency that is down, logged as a warning', () => {
-      expect(sut.toBody(errorStub.mongoDown)).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'A backing service is unavailable, try again shortly' });
+      expect(sut.toBody(outageStub.mongo)).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'A backing service is unavailable, try again shortly' });
       expect(logWarn).toHaveBeenCalledWith('Dependency unavailable: connect ECONNREFUSED 127.0.0.1:27017');
     });
 
@@ -109,7 +109,7 @@ describe(DomainErrorFilter.name, () => {
 
     it.each([
       ['DEPENDENCY_UNAVAILABLE', new DomainError('DEPENDENCY_UNAVAILABLE', 'The job queue is unavailable, try again shortly')],
-      ['a dependency that is down', errorStub.mongoDown],
+      ['a dependency that is down', outageStub.mongo],
     ])('adds Retry-After: 5 to a 503 (%s)', (_name, error) => {
       sut.catch(error, host);
 
