@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort, startRedis, stopProcess } from '../scripts/services';
-import { JobCompletedEvent, NotificationDeliveryService, PubSubService } from '@app/pubsub';
+import { ClientSessionsService, JobCompletedEvent, PubSubService } from '@app/pubsub';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import {
   collectEvents,
@@ -49,7 +49,7 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
   let pubsub: PubSubService;
 
   /** The server has processed the disconnect of every socket of the user (its cursor is then saved). */
-  const serverForgot = (user: User, on: RunningApi = api) => until(() => on.app.get(NotificationDeliveryService).sessionCount(user.id) === 0);
+  const serverForgot = (user: User, on: RunningApi = api) => until(() => on.app.get(ClientSessionsService).sessionCount(user.id) === 0);
 
   beforeAll(async () => {
     env = testEnv('realtime');

@@ -44,7 +44,7 @@ export type ClientEventName = keyof ClientEventMap;
 
 export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'job_delta'];
 
-/** Events kept in the per-user stream for replay; the others (text deltas) are sent live only. */
+/** Events recorded in the user's notification log for replay; the others (text deltas) are sent live only. */
 export const RECORDED_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status'];
 
 export function isClientEventName(value: unknown): value is ClientEventName {
@@ -55,8 +55,8 @@ export function isRecordedEvent(event: ClientEventName): boolean {
   return RECORDED_EVENT_NAMES.includes(event);
 }
 
-/** What travels on the Redis channel from a publisher to every API instance. */
-export interface NotificationEnvelope<E extends ClientEventName = ClientEventName> {
+/** What travels on a pubsub channel from a publisher to every API instance. */
+export interface PubSubEnvelope<E extends ClientEventName = ClientEventName> {
   /** Stream id of a recorded event (`<ms>-<seq>`, increasing per user); absent on ephemeral events (job_delta). */
   id?: string;
   event: E;
@@ -65,7 +65,7 @@ export interface NotificationEnvelope<E extends ClientEventName = ClientEventNam
   correlationId?: string;
 }
 
-/** A recorded event as replayed to a socket or listed by GET /notifications. */
+/** A notification: a recorded event as kept in the user's log, replayed to a socket or listed by GET /notifications. */
 export interface StoredNotification<E extends ClientEventName = ClientEventName> {
   id: string;
   event: E;

@@ -1,4 +1,4 @@
-import { ClientEventName, NotificationEnvelope, StoredNotification } from './client-events';
+import { ClientEventName, PubSubEnvelope, StoredNotification } from './client-events';
 import { ClientSession } from './client-session';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
@@ -10,30 +10,33 @@ const eventStub = {
     event: 'job_completed',
     payload: { userId, jobId, status: 'completed', generatedContent: 'text', completedAt: '2026-01-01T00:00:00.000Z' },
   }),
-  delta: (seq: number): NotificationEnvelope<'job_delta'> => ({ event: 'job_delta', userId, payload: { jobId: 'job', attempt: 1, delivery: 1, seq, text: `d${seq}` } }),
+  delta: (seq: number): PubSubEnvelope<'job_delta'> => ({ event: 'job_delta', userId, payload: { jobId: 'job', attempt: 1, delivery: 1, seq, text: `d${seq}` } }),
 };
 
-const live = (event: StoredNotification): NotificationEnvelope => ({ ...event, userId });
+const live = (event: StoredNotification): PubSubEnvelope => ({ ...event, userId });
 
 describe(ClientSession.name, () => {
   let sent: { event: ClientEventName; id?: string; seq?: number }[];
   let sut: ClientSession;
 
-  const send = jest.fn((event: ClientEventName, payload: unknown, meta?: { id: string }) => {
-    sent.push({ event, id: meta?.id, ...(event === 'job_delta' ? { seq: (payload as { seq: number }).seq } : {}) });
-  });
+  const clientId = 'socket-1';
+  const sender = {
+    clientSend: jest.fn((event: ClientEventName, _clientId: string, payload: unknown, meta?: { id: string }) => {
+      sent.push({ event, id: meta?.id, ...(event === 'job_delta' ? { seq: (payload as { seq: number }).seq } : {}) });
+    }),
+  };
 
   beforeEach(() => {
     sent = [];
-    send.mockClear();
-    sut = new ClientSession(userId, send);
+    sender.clientSend.mockClear();
+    sut = new ClientSession(userId, clientId, sender);
   });
 
   it('sends live events at once: recorded ones with their id, deltas without', () => {
     sut.deliver(live(eventStub.status('10-0')));
     sut.deliver(eventStub.delta(0));
     expect(sent).toEqual([{ event: 'job_status', id: '10-0' }, { event: 'job_delta', id: undefined, seq: 0 }]);
-    expect(send).toHaveBeenLastCalledWith('job_delta', eventStub.delta(0).payload);
+    expect(sender.clientSend).toHaveBeenLastCalledWith('job_delta', clientId, eventStub.delta(0).payload);
     expect(sut.lastId).toBe('10-0');
   });
 
@@ -71,7 +74,7 @@ describe(ClientSession.name, () => {
   });
 
   it('sends nothing up to the lastEventId the client gave', () => {
-    sut = new ClientSession(userId, send, '30-0');
+    sut = new ClientSession(userId, clientId, sender, '30-0');
     sut.startCatchUp();
     sut.deliver(live(eventStub.status('29-0')));
     sut.finishCatchUp([eventStub.completed('31-0')], '31-0');
@@ -82,7 +85,7 @@ describe(ClientSession.name, () => {
     sut.close();
     sut.deliver(live(eventStub.status('1-0')));
     sut.finishCatchUp([eventStub.completed('2-0')]);
-    expect(send).not.toHaveBeenCalled();
+    expect(sender.clientSend).not.toHaveBeenCalled();
     expect(sut.closed).toBe(true);
   });
 

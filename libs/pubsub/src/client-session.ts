@@ -1,28 +1,32 @@
-import { ClientEventMap, ClientEventMeta, ClientEventName, NotificationEnvelope, StoredNotification } from './client-events';
+import { ClientEventMap, ClientEventMeta, ClientEventName, PubSubEnvelope, StoredNotification } from './client-events';
 import { compareStreamIds, maxStreamId } from './stream-id';
 
-/** Sends one event to one client: recorded events with their id as second argument, deltas without. */
-export type SendToClient = <E extends ClientEventName>(event: E, payload: ClientEventMap[E], meta?: ClientEventMeta) => void;
+/** Where events leave the process: the API's RealtimeGateway, whose clientSend is the one Socket.IO emit. */
+export interface ClientSender {
+  /** Sends one event to one client: recorded events with `meta` (their id), deltas without. */
+  clientSend<E extends ClientEventName>(event: E, clientId: string, payload: ClientEventMap[E], meta?: ClientEventMeta): void;
+}
 
 /** Text deltas held back during a catch-up beyond this are dropped (they are best-effort; the final text comes with job_completed). */
 const MAX_BUFFERED_EPHEMERAL = 1000;
 
 /**
- * One connected client. It sends each recorded event at most once and in id order: while it catches
- * up, live events are held back, then merged with the replayed ones (a live event is never dropped for
- * being filtered out of the replay).
+ * One connected client (a socket). It sends each recorded event at most once and in id order: while it
+ * catches up, live events are held back, then merged with the replayed ones (a live event is never
+ * dropped for being filtered out of the replay).
  */
 export class ClientSession {
   /** Newest recorded event id this client was sent or deliberately skipped. */
   lastId: string | undefined;
-  private buffer: NotificationEnvelope[] | undefined;
+  private buffer: PubSubEnvelope[] | undefined;
   private ephemeralBuffered = 0;
   private closedFlag = false;
 
-  /** `lastId`: the id the client says it has seen already (lastEventId); nothing up to it is sent. */
+  /** `clientId`: the socket's id, for the sender. `lastId`: the id the client says it has seen already (lastEventId); nothing up to it is sent. */
   constructor(
     readonly userId: string,
-    private readonly send: SendToClient,
+    readonly clientId: string,
+    private readonly sender: ClientSender,
     lastId?: string,
   ) {
     this.lastId = lastId;
@@ -37,7 +41,7 @@ export class ClientSession {
   }
 
   /** A live event for this client's user. */
-  deliver(envelope: NotificationEnvelope): void {
+  deliver(envelope: PubSubEnvelope): void {
     if (this.closedFlag) return;
     if (!this.buffer) return this.emit(envelope);
     if (envelope.id === undefined) {
@@ -79,9 +83,9 @@ export class ClientSession {
 
   private emit(event: { id?: string; event: ClientEventName; payload: ClientEventMap[ClientEventName] }): void {
     if (this.closedFlag) return;
-    if (event.id === undefined) return this.send(event.event, event.payload);
+    if (event.id === undefined) return this.sender.clientSend(event.event, this.clientId, event.payload);
     if (this.lastId !== undefined && compareStreamIds(event.id, this.lastId) <= 0) return;
     this.lastId = event.id;
-    this.send(event.event, event.payload, { id: event.id });
+    this.sender.clientSend(event.event, this.clientId, event.payload, { id: event.id });
   }
 }

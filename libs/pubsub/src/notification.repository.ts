@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { defineScripts, RedisClient } from '@app/common';
 import { realtimeConfig, RealtimeConfig, redisConfig, RedisConfig } from '@app/config';
-import { ClientEventName, isClientEventName, NotificationEnvelope, StoredNotification } from './client-events';
+import { ClientEventName, isClientEventName, PubSubEnvelope, StoredNotification } from './client-events';
 import { pubsubKeys } from './pubsub-keys';
 import { PubSubConnection } from './pubsub-redis.provider';
 import { compareStreamIds } from './stream-id';
@@ -87,7 +87,7 @@ export class NotificationRepository {
    * Stores the event in the user's stream, then publishes it; returns its id. With `once`, does so only
    * the first time that key is used (undefined afterwards).
    */
-  async appendAndPublish(envelope: Omit<NotificationEnvelope, 'id'>, once?: string): Promise<string | undefined> {
+  async appendAndPublish(envelope: Omit<PubSubEnvelope, 'id'>, once?: string): Promise<string | undefined> {
     const { event, userId, payload, correlationId } = envelope;
     const tail = JSON.stringify({ event, userId, payload, correlationId }).slice(1);
     const args = [
@@ -105,7 +105,7 @@ export class NotificationRepository {
   }
 
   /** Publishes without recording (ephemeral events). */
-  async publish(envelope: NotificationEnvelope): Promise<void> {
+  async publish(envelope: PubSubEnvelope): Promise<void> {
     await this.redis.publish(pubsubKeys.channel(this.prefix, envelope.event), JSON.stringify(envelope));
   }
 

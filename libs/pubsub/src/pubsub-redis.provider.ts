@@ -2,7 +2,7 @@ import { Provider } from '@nestjs/common';
 import { createRedisClient, firstConnection, RedisClient, RedisEndpoint } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 
-/** Commands and PUBLISH of the bridge: fails fast while Redis is down, so callers retry or answer 503. */
+/** Commands and PUBLISH of libs/pubsub: fails fast while Redis is down, so callers retry or answer 503. */
 export const PubSubConnection = Symbol('PubSubConnection');
 export type PubSubConnection = RedisClient;
 

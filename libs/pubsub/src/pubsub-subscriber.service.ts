@@ -1,19 +1,20 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { RedisClient } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
-import { CLIENT_EVENT_NAMES, isClientEventName, NotificationEnvelope } from './client-events';
+import { CLIENT_EVENT_NAMES, isClientEventName, PubSubEnvelope } from './client-events';
 import { pubsubKeys } from './pubsub-keys';
 import { createSubscriberConnection } from './pubsub-redis.provider';
 
-export interface BridgeListener {
+/** What the subscriber hands its events to (ClientSessionsService, in the API). */
+export interface PubSubListener {
   /** An event published by any process, for any user. */
-  message(envelope: NotificationEnvelope): void;
+  onPubSubMessage(envelope: PubSubEnvelope): void;
   /** The subscription is back after a Redis outage: events published meanwhile were missed. */
-  resubscribed(): void;
+  onPubSubResubscribed(): void;
 }
 
 /**
- * The receiving end of the bridge: one subscriber connection per process, opened only when a listener
+ * The receiving end of pubsub: one subscriber connection per process, opened only when a listener
  * registers (the API does, the worker never does).
  */
 @Injectable()
@@ -25,7 +26,7 @@ export class PubSubSubscriber implements OnApplicationShutdown {
   constructor(@Inject(redisConfig.KEY) private readonly config: RedisConfig) {}
 
   /** Subscribes to every client event channel; `ready()` resolves once Redis has confirmed it. */
-  listen(listener: BridgeListener): void {
+  listen(listener: PubSubListener): void {
     if (this.connection) throw new Error('PubSubSubscriber already has a listener');
     const connection = createSubscriberConnection(this.config, `pubsub-subscriber:${this.config.prefix}`);
     this.connection = connection;
@@ -33,7 +34,7 @@ export class PubSubSubscriber implements OnApplicationShutdown {
 
     connection.on('message', (channel: string, message: string) => {
       const envelope = channels.has(channel) ? this.parse(message) : undefined;
-      if (envelope) listener.message(envelope);
+      if (envelope) listener.onPubSubMessage(envelope);
     });
     let readyBefore = false;
     connection.on('ready', () => {
@@ -43,7 +44,7 @@ export class PubSubSubscriber implements OnApplicationShutdown {
       }
       // ioredis has re-sent SUBSCRIBE before 'ready'; the PING answer comes after its confirmation.
       connection.ping().then(
-        () => listener.resubscribed(),
+        () => listener.onPubSubResubscribed(),
         () => undefined,
       );
     });
@@ -75,16 +76,16 @@ export class PubSubSubscriber implements OnApplicationShutdown {
     this.stop();
   }
 
-  private parse(message: string): NotificationEnvelope | undefined {
+  private parse(message: string): PubSubEnvelope | undefined {
     try {
-      const envelope = JSON.parse(message) as Partial<NotificationEnvelope>;
+      const envelope = JSON.parse(message) as Partial<PubSubEnvelope>;
       const valid =
         isClientEventName(envelope.event) &&
         typeof envelope.userId === 'string' &&
         typeof envelope.payload === 'object' &&
         envelope.payload !== null &&
         (envelope.id === undefined || typeof envelope.id === 'string');
-      if (valid) return envelope as NotificationEnvelope;
+      if (valid) return envelope as PubSubEnvelope;
     } catch {
       // reported below
     }

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway } from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { Server, Socket } from 'socket.io';
 import { AuthService, AuthUser, bearerToken } from '@app/auth';
 import { DomainError } from '@app/common';
-import { ClientSession, NotificationDeliveryService, parseStreamId } from '@app/pubsub';
+import { ClientEventMap, ClientEventMeta, ClientEventName, ClientSender, ClientSession, ClientSessionsService, parseStreamId } from '@app/pubsub';
 
 export const AUTHENTICATION_ERROR = 'Authentication error';
 /** setTimeout's limit; a later expiry is reached in several steps. */
@@ -17,22 +17,34 @@ interface SocketData {
   expiryTimer?: NodeJS.Timeout;
 }
 
-type ClientSocket = Socket<Record<string, never>, Record<string, (...args: unknown[]) => void>, Record<string, never>, SocketData>;
+type ServerToClientEvents = Record<string, (...args: unknown[]) => void>;
+type ClientSocket = Socket<Record<string, never>, ServerToClientEvents, Record<string, never>, SocketData>;
+type ClientServer = Server<Record<string, never>, ServerToClientEvents, Record<string, never>, SocketData>;
 
 /**
- * Sockets of signed-in users: the token is checked on connect (as for REST), each socket joins
- * `user:<id>` and receives its user's events, after what it missed; it is cut when its token expires.
+ * Sockets of signed-in users: the token is checked on connect (as for REST), each socket gets a session
+ * that sends it its user's events, after what it missed; it is cut when its token expires. There is no
+ * per-user room: each socket has its own replay position, so every event goes to one socket at a time.
  */
 @WebSocketGateway()
-export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnection<ClientSocket>, OnGatewayDisconnect<ClientSocket> {
+export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer>, OnGatewayConnection<ClientSocket>, OnGatewayDisconnect<ClientSocket> {
   private readonly logger = new Logger(RealtimeGateway.name);
+  @WebSocketServer() private readonly server!: ClientServer;
 
   constructor(
     private readonly auth: AuthService,
-    private readonly delivery: NotificationDeliveryService,
+    private readonly sessions: ClientSessionsService,
   ) {}
 
-  afterInit(server: Server): void {
+  /** The one place a client event leaves the server: to one socket, when its session says so (replay order, no duplicates). */
+  clientSend<E extends ClientEventName>(event: E, socketId: string, payload: ClientEventMap[E], meta?: ClientEventMeta): void {
+    const socket = this.server.sockets.sockets.get(socketId);
+    // Recorded events carry { id } as a second argument; job_delta has none (old clients read only the first).
+    if (meta) socket?.emit(event, payload, meta);
+    else socket?.emit(event, payload);
+  }
+
+  afterInit(server: ClientServer): void {
     // A middleware refusal reaches the client as connect_error with this message.
     server.use((socket, next) => {
       this.authenticate(socket as ClientSocket).then(
@@ -40,21 +52,18 @@ export class RealtimeGateway implements OnGatewayInit<Server>, OnGatewayConnecti
         (error: Error) => next(error),
       );
     });
-    this.delivery.start();
+    this.sessions.start(this);
   }
 
   handleConnection(socket: ClientSocket): void {
     const { user, lastEventId } = socket.data;
-    void socket.join(`user:${user.id}`);
-    socket.data.session = this.delivery.open(user.id, (event, payload, meta) => (meta ? socket.emit(event, payload, meta) : socket.emit(event, payload)), {
-      lastEventId,
-    });
+    socket.data.session = this.sessions.open(user.id, socket.id, { lastEventId });
     this.scheduleExpiry(socket);
   }
 
   handleDisconnect(socket: ClientSocket): void {
     clearTimeout(socket.data.expiryTimer);
-    if (socket.data.session) this.delivery.close(socket.data.session);
+    if (socket.data.session) this.sessions.close(socket.data.session);
   }
 
   private async authenticate(socket: ClientSocket): Promise<void> {

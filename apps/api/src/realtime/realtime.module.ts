@@ -7,7 +7,7 @@ import { RealtimeGateway } from './realtime.gateway';
 
 const gateways = [RealtimeGateway];
 
-/** Socket.IO delivery of the bridge's events; re-exports PubSubModule for GET /notifications. */
+/** The Socket.IO end of libs/pubsub (RealtimeGateway); re-exports PubSubModule for GET /notifications. */
 @Module({
   imports: [ConfigModule.forFeature(realtimeConfig), AuthModule, PubSubModule],
   providers: [...gateways],

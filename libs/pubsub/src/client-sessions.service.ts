@@ -1,8 +1,8 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
-import { ClientSession, SendToClient } from './client-session';
-import { NotificationEnvelope } from './client-events';
+import { ClientSender, ClientSession } from './client-session';
+import { PubSubEnvelope } from './client-events';
 import { MissedQuery, NotificationsService } from './notifications.service';
-import { PubSubSubscriber } from './pubsub-subscriber.service';
+import { PubSubListener, PubSubSubscriber } from './pubsub-subscriber.service';
 import { streamIdTime } from './stream-id';
 
 const MAX_CLOCK_SKEW_MS = 60_000;
@@ -13,17 +13,17 @@ export interface OpenSessionOptions {
 }
 
 /**
- * The API side of the bridge, free of Socket.IO: it receives every published event once per process
- * and hands it to the sessions (sockets) of the event's user on this process, after each new session
- * has caught up with what it missed.
+ * The sessions of this API process, free of Socket.IO: it receives every published event once per
+ * process and hands it to the sessions (sockets) of the event's user here, after each new session has
+ * caught up with what it missed from the notification log.
  */
 @Injectable()
-export class NotificationDeliveryService implements BeforeApplicationShutdown {
-  private readonly logger = new Logger(NotificationDeliveryService.name);
+export class ClientSessionsService implements PubSubListener, BeforeApplicationShutdown {
+  private readonly logger = new Logger(ClientSessionsService.name);
   private readonly sessions = new Map<string, Set<ClientSession>>();
   private readonly catchUps = new WeakMap<ClientSession, Promise<void>>();
   private readonly cursorWrites = new Map<string, Promise<void>>();
-  private started = false;
+  private sender?: ClientSender;
   private stopping = false;
 
   constructor(
@@ -31,14 +31,11 @@ export class NotificationDeliveryService implements BeforeApplicationShutdown {
     private readonly notifications: NotificationsService,
   ) {}
 
-  /** Subscribes this process to the bridge (once; the API gateway calls it at start-up). */
-  start(): void {
-    if (this.started) return;
-    this.started = true;
-    this.subscriber.listen({
-      message: (envelope) => this.dispatch(envelope),
-      resubscribed: () => this.catchUpAll(),
-    });
+  /** Subscribes this process to pubsub; sessions send through `sender`. Called once, by the gateway at its init. */
+  start(sender: ClientSender): void {
+    if (this.sender) throw new Error('ClientSessionsService is already started');
+    this.sender = sender;
+    this.subscriber.listen(this);
   }
 
   /**
@@ -46,11 +43,11 @@ export class NotificationDeliveryService implements BeforeApplicationShutdown {
    * after `lastEventId`, or without one the job_completed events after the user's disconnect cursor),
    * then live events; each recorded event once, in order.
    */
-  open(userId: string, send: SendToClient, options: OpenSessionOptions = {}): ClientSession {
-    this.start();
+  open(userId: string, clientId: string, options: OpenSessionOptions = {}): ClientSession {
+    if (!this.sender) throw new Error('ClientSessionsService is not started');
     // An id from the future (a client's bogus value) would hold back every event: fall back to the cursor.
     const lastEventId = options.lastEventId !== undefined && streamIdTime(options.lastEventId) <= Date.now() + MAX_CLOCK_SKEW_MS ? options.lastEventId : undefined;
-    const session = new ClientSession(userId, send, lastEventId);
+    const session = new ClientSession(userId, clientId, this.sender, lastEventId);
     let sessions = this.sessions.get(userId);
     if (!sessions) this.sessions.set(userId, (sessions = new Set()));
     sessions.add(session);
@@ -85,14 +82,15 @@ export class NotificationDeliveryService implements BeforeApplicationShutdown {
     await Promise.all(this.cursorWrites.values());
   }
 
-  private dispatch(envelope: NotificationEnvelope): void {
+  /** An event published by any process: to the sessions of its user on this process. */
+  onPubSubMessage(envelope: PubSubEnvelope): void {
     const sessions = this.sessions.get(envelope.userId);
     if (!sessions) return;
     for (const session of sessions) session.deliver(envelope);
   }
 
-  /** After a subscriber outage every session re-reads the stream from the last id it was sent. */
-  private catchUpAll(): void {
+  /** After a subscriber outage every session re-reads the notification log from the last id it was sent. */
+  onPubSubResubscribed(): void {
     for (const sessions of this.sessions.values()) {
       for (const session of sessions) this.scheduleCatchUp(session, () => ({ after: session.lastId, onlyCompleted: false }));
     }
