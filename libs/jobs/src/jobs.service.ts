@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ContentType, DomainError, isDependencyDown } from '@app/common';
 import { generationConfig, GenerationConfig } from '@app/config';
-import { ContentService } from '@app/content';
+import { ContentItem, ContentService } from '@app/content';
 import { IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
@@ -34,6 +34,11 @@ export interface EnqueueResult {
   estimatedCompletionTime: Date;
 }
 
+export interface SavedJob {
+  message: string;
+  content: ContentItem;
+}
+
 @Injectable()
 export class JobsService {
   private readonly logger = new Logger(JobsService.name);
@@ -52,11 +57,7 @@ export class JobsService {
    * then queue it. A queue that refuses leaves no job, slot or claim behind.
    */
   async enqueue(command: EnqueueCommand): Promise<EnqueueResult> {
-    if (command.prompt.length > this.config.maxPromptLength) {
-      throw new DomainError('INVALID_ARGUMENT', `prompt must be at most ${this.config.maxPromptLength} characters`, {
-        details: [{ field: 'prompt', errors: [`prompt must be at most ${this.config.maxPromptLength} characters`] }],
-      });
-    }
+    this.checkPromptLength(command.prompt);
     const jobId = randomUUID();
     const key = this.idempotencyKeyOf(command);
     const claim: IdempotencyClaim = { jobId, fingerprint: fingerprintOf(command) };
@@ -121,7 +122,7 @@ export class JobsService {
   }
 
   /** Command: keep a completed job's text in the library; saving twice returns the same item. */
-  async save(userId: string, jobId: string, title?: string) {
+  async save(userId: string, jobId: string, title?: string): Promise<SavedJob> {
     const job = await this.get(userId, jobId);
     if (job.status !== 'completed' || job.generatedContent === undefined) {
       throw new DomainError('JOB_NOT_COMPLETED', `Job is ${job.status}; only completed jobs can be saved`, { currentStatus: job.status });
@@ -137,6 +138,17 @@ export class JobsService {
       usage: job.usage,
     });
     return { message: created ? 'Content saved to your library' : 'Content was already saved', content: item };
+  }
+
+  /**
+   * MAX_PROMPT_LENGTH is configuration, so this is the one prompt length check (GenerateContentDto's
+   * decorators cannot read it); the 400 names the field as a validation failure does.
+   */
+  private checkPromptLength(prompt: string): void {
+    const max = this.config.maxPromptLength;
+    if (prompt.length <= max) return;
+    const problem = `prompt must be at most ${max} characters`;
+    throw new DomainError('INVALID_ARGUMENT', problem, { details: [{ field: 'prompt', errors: [problem] }] });
   }
 
   /** One of the user's unfinished-job slots; at the cap, slots whose job ended without freeing them are freed first. */

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, JwtAuthGuard } from '@app/auth';
-import { EnqueuedJobDto, GenerateContentDto, JobDto, JobsService, ListJobsQueryDto, SaveJobDto } from '@app/jobs';
+import { EnqueuedJobDto, GenerateContentDto, JobDto, JobsService, ListJobsQueryDto, SavedJobDto, SaveJobDto } from '@app/jobs';
 
 @ApiTags('generate-content')
 @ApiBearerAuth()
@@ -17,28 +17,29 @@ export class GenerateContentController {
   @ApiResponse({ status: 202, type: EnqueuedJobDto })
   @ApiResponse({ status: 429, description: 'Too many unfinished jobs' })
   @ApiResponse({ status: 503, description: 'The queue is unavailable; nothing was recorded' })
-  enqueue(@CurrentUser() user: AuthUser, @Body() body: GenerateContentDto, @Headers('idempotency-key') idempotencyKey?: string) {
+  enqueue(@CurrentUser() user: AuthUser, @Body() body: GenerateContentDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<EnqueuedJobDto> {
     return this.jobs.enqueue({ userId: user.id, prompt: body.prompt, contentType: body.contentType, idempotencyKey });
   }
 
   @Get()
   @ApiOperation({ summary: "The caller's jobs, newest first" })
   @ApiResponse({ status: 200, type: JobDto, isArray: true })
-  list(@CurrentUser() user: AuthUser, @Query() query: ListJobsQueryDto) {
+  list(@CurrentUser() user: AuthUser, @Query() query: ListJobsQueryDto): Promise<JobDto[]> {
     return this.jobs.list(user.id, query.limit);
   }
 
   @Get(':jobId')
   @ApiResponse({ status: 200, type: JobDto })
   @ApiResponse({ status: 404, description: 'No such job of the caller' })
-  get(@CurrentUser() user: AuthUser, @Param('jobId') jobId: string) {
+  get(@CurrentUser() user: AuthUser, @Param('jobId') jobId: string): Promise<JobDto> {
     return this.jobs.get(user.id, jobId);
   }
 
   @Post(':jobId/save')
   @ApiOperation({ summary: "Keep a completed job's text in the content library (idempotent)" })
+  @ApiResponse({ status: 201, type: SavedJobDto })
   @ApiResponse({ status: 409, description: 'The job is not completed (currentStatus says what it is)' })
-  save(@CurrentUser() user: AuthUser, @Param('jobId') jobId: string, @Body() body: SaveJobDto) {
+  save(@CurrentUser() user: AuthUser, @Param('jobId') jobId: string, @Body() body: SaveJobDto): Promise<SavedJobDto> {
     return this.jobs.save(user.id, jobId, body.title);
   }
 }

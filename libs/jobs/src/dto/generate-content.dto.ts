@@ -2,11 +2,12 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { CONTENT_TYPES, ContentType, normalizeContentType, TokenUsage } from '@app/common';
+import { ContentItemDto, TITLE_MAX_LENGTH } from '@app/content';
 
 export class GenerateContentDto {
+  // The length limit is MAX_PROMPT_LENGTH, configuration a decorator cannot read: JobsService checks it.
   @ApiProperty({ example: 'A launch post for our solar backpack', description: 'At most MAX_PROMPT_LENGTH characters (default 4000)' })
   @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
-  @MaxLength(100_000)
   @MinLength(1, { message: 'prompt must not be empty' })
   @IsString()
   prompt!: string;
@@ -18,10 +19,10 @@ export class GenerateContentDto {
 }
 
 export class SaveJobDto {
-  @ApiPropertyOptional({ example: 'Launch post', maxLength: 200 })
+  @ApiPropertyOptional({ example: 'Launch post', maxLength: TITLE_MAX_LENGTH })
   @IsOptional()
   @Transform(({ value }) => (typeof value === 'string' ? value.trim() : value))
-  @MaxLength(200)
+  @MaxLength(TITLE_MAX_LENGTH)
   @MinLength(1, { message: 'title must not be empty' })
   @IsString()
   title?: string;
@@ -65,4 +66,9 @@ export class JobDto {
   @ApiPropertyOptional({ type: TokenUsage }) usage?: TokenUsage;
   @ApiPropertyOptional() durationMs?: number;
   @ApiPropertyOptional() finishReason?: string;
+}
+
+export class SavedJobDto {
+  @ApiProperty({ example: 'Content saved to your library' }) message!: string;
+  @ApiProperty({ type: ContentItemDto }) content!: ContentItemDto;
 }
