@@ -12,11 +12,8 @@ import { SocketIoAdapter } from './realtime/socket-io.adapter';
 export const BODY_LIMIT_BYTES = 100 * 1024;
 const DOCS_PATH = 'docs';
 
-/**
- * Everything main.ts and the tests both need on an application: one definition of the HTTP surface.
- * The app must be created with `bodyParser: false` (createApiApp does): JSON is our only parser.
- */
-export async function configureApp(app: NestFastifyApplication): Promise<AppConfig> {
+/** The HTTP surface on an app that createApiApp made with `bodyParser: false`: JSON is our only parser. */
+export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const config = app.get<AppConfig>(appConfig.KEY);
   assignRequestIds(app);
   app.useLogger(app.get(Logger));
@@ -28,7 +25,6 @@ export async function configureApp(app: NestFastifyApplication): Promise<AppConf
   app.useGlobalFilters(new DomainErrorFilter());
   app.enableShutdownHooks();
   if (config.swaggerEnabled) setupSwagger(app);
-  return config;
 }
 
 function setupSwagger(app: NestFastifyApplication): void {
