@@ -1,4 +1,4 @@
-// Issue 8, item 4: end to end at scale. 10,000 jobs from 100 users through 1 API + 2 workers, timed from
+// End to end at scale. 10,000 jobs from 100 users through 1 API + 2 workers, timed from
 // each POST to its job_completed on the user's socket, against bare BullMQ (no-op workers, same
 // concurrency, same Redis) measured in the same run.
 'use strict';

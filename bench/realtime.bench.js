@@ -1,4 +1,4 @@
-// Issue 4 benchmark: 1,000 sockets across 2 API instances; latency from the worker-side publish to a
+// 1,000 sockets across 2 API instances; latency from the worker-side publish to a
 // client's receipt of job_completed, and the API's memory per connected socket.
 'use strict';
 const { randomUUID } = require('node:crypto');
