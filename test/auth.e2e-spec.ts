@@ -1,21 +1,12 @@
-import { createHmac } from 'node:crypto';
 import { getModelToken } from '@nestjs/mongoose';
 import { Model } from 'mongoose';
 import { AuthService } from '@app/auth';
 import { http, registerUser, RunningApi, startApi } from './support/api';
+import { signHs256, unsignedJwt } from './support/jwt';
 import { Env, testEnv } from './support/test-env';
 import { waitFor } from './support/worker';
 
 const SECRET = testEnv('x').JWT_SECRET;
-
-function base64url(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function signHs256(payload: object, secret = SECRET, header: object = { alg: 'HS256', typ: 'JWT' }): string {
-  const unsigned = `${base64url(header)}.${base64url(payload)}`;
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
-}
 
 describe('Auth (HTTP through the real app)', () => {
   let api: RunningApi;
@@ -138,11 +129,11 @@ describe('Auth (HTTP through the real app)', () => {
       ['missing', () => undefined],
       ['malformed', () => 'not-a-jwt'],
       ['tampered', () => user.token.slice(0, -3) + (user.token.endsWith('AAA') ? 'BBB' : 'AAA')],
-      ['alg:none', () => `${base64url({ alg: 'none', typ: 'JWT' })}.${base64url({ sub: user.id, iat: now(), exp: now() + 600 })}.`],
-      ['expired', () => signHs256({ sub: user.id, iat: now() - 600, exp: now() - 60 })],
+      ['alg:none', () => unsignedJwt({ sub: user.id, iat: now(), exp: now() + 600 })],
+      ['expired', () => signHs256({ sub: user.id, iat: now() - 600, exp: now() - 60 }, SECRET)],
       ['wrong secret', () => signHs256({ sub: user.id, iat: now(), exp: now() + 600 }, 'another-secret-entirely-0123456789abcdef')],
       ['HS512', () => signHs256({ sub: user.id, iat: now(), exp: now() + 600 }, SECRET, { alg: 'HS512', typ: 'JWT' })],
-      ['unknown user', () => signHs256({ sub: '507f1f77bcf86cd799439011', iat: now(), exp: now() + 600 })],
+      ['unknown user', () => signHs256({ sub: '507f1f77bcf86cd799439011', iat: now(), exp: now() + 600 }, SECRET)],
     ])('%s', async (_name, token) => {
       const response = await call('GET', '/auth/me', { token: token() });
       expect(response.status).toBe(401);
@@ -150,7 +141,7 @@ describe('Auth (HTTP through the real app)', () => {
     });
 
     it('accepts a valid token signed the same way (the helper itself is right)', async () => {
-      const response = await call('GET', '/auth/me', { token: signHs256({ sub: user.id, iat: now(), exp: now() + 600 }) });
+      const response = await call('GET', '/auth/me', { token: signHs256({ sub: user.id, iat: now(), exp: now() + 600 }, SECRET) });
       expect(response.status).toBe(200);
     });
   });

@@ -1,6 +1,6 @@
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { JobStateProbe } from './support/job-state';
-import { OpenRouterStub, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
+import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
 import { testEnv } from './support/test-env';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
 
@@ -40,9 +40,7 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
   beforeAll(async () => {
     stub = await startOpenRouterStub();
     env = testEnv('pipeline', {
-      LLM_PROVIDER: 'openrouter',
-      OPENROUTER_API_KEY: 'test-key',
-      OPENROUTER_BASE_URL: stub.url,
+      ...openRouterStubEnv(stub),
       OPENROUTER_TIMEOUT_MS: '5000',
       JOB_BACKOFF_MS: '200',
       RATE_LIMIT_MAX: '1000',

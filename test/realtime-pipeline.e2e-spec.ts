@@ -1,6 +1,6 @@
 import { JobDeltaEvent } from '@app/pubsub';
 import { http, registerUser, RunningApi, startApi } from './support/api';
-import { OpenRouterStub, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
+import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
 import { collectEvents, connectSocket, disconnectAll, expectNoEvent, nextEvent, receivedEvents, waitForConnect } from './support/socket';
 import { testEnv } from './support/test-env';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
@@ -23,9 +23,7 @@ describe('Real-time events of real jobs', () => {
   beforeAll(async () => {
     stub = await startOpenRouterStub();
     const env = testEnv('realtime-jobs', {
-      LLM_PROVIDER: 'openrouter',
-      OPENROUTER_API_KEY: 'test-key',
-      OPENROUTER_BASE_URL: stub.url,
+      ...openRouterStubEnv(stub),
       JOB_BACKOFF_MS: '100',
       RATE_LIMIT_MAX: '1000',
       RATE_LIMIT_DURATION_MS: '1000',

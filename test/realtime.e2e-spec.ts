@@ -1,10 +1,11 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { freePort, startRedis, stopProcess } from '../scripts/services';
 import { ClientSessionsService, JobCompletedEvent, PubSubService } from '@app/pubsub';
 import { http, registerUser, RunningApi, startApi } from './support/api';
+import { signHs256 } from './support/jwt';
 import {
   collectEvents,
   connectError,
@@ -24,22 +25,8 @@ type User = Awaited<ReturnType<typeof registerUser>>;
 
 const now = () => Math.floor(Date.now() / 1000);
 
-function signHs256(payload: object, secret: string): string {
-  const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part(payload)}`;
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
-}
-
 function completed(userId: string, jobId: string = randomUUID()): JobCompletedEvent {
   return { userId, jobId, status: 'completed', generatedContent: `Generated text of ${jobId}`, completedAt: new Date().toISOString() };
-}
-
-async function until(condition: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 describe('Real-time notifications (Socket.IO through the real app)', () => {
@@ -49,7 +36,8 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
   let pubsub: PubSubService;
 
   /** The server has processed the disconnect of every socket of the user (its cursor is then saved). */
-  const serverForgot = (user: User, on: RunningApi = api) => until(() => on.app.get(ClientSessionsService).sessionCount(user.id) === 0);
+  const serverForgot = (user: User, on: RunningApi = api) =>
+    waitFor(() => (on.app.get(ClientSessionsService).sessionCount(user.id) === 0 ? true : undefined), 'the server to forget the sockets', 3000, 10);
 
   beforeAll(async () => {
     env = testEnv('realtime');
@@ -360,11 +348,7 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
         await stopProcess(redis, 'SIGTERM');
         redis = await startRedis({ port, dataDir });
         // Every client of the app (subscriber, commands, BullMQ, throttling) is back before going on.
-        const deadline = Date.now() + 15_000;
-        while ((await connections()) < connectedBefore) {
-          if (Date.now() > deadline) throw new Error('the app did not reconnect to Redis');
-          await new Promise((resolve) => setTimeout(resolve, 100));
-        }
+        await waitFor(async () => ((await connections()) >= connectedBefore ? true : undefined), 'the app to reconnect to Redis', 15_000, 100);
         const second = completed(user.id);
         // The publishing connection has no offline queue: a publish fails (records nothing) until it is ready again.
         await waitFor(() => localPubSub.publish('job_completed', user.id, second).then(() => true, () => undefined), 'the publisher to reconnect', 15_000, 100);
