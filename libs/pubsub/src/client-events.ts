@@ -33,7 +33,10 @@ export interface JobDeltaEvent {
   text: string;
 }
 
-/** Socket.IO event name -> payload sent to the client. A changed payload gets a new event name. */
+/**
+ * Socket.IO event name -> payload sent to the client. A changed payload gets a new event name.
+ * Published with PubSubService.publish; emitted only by RealtimeGateway.clientSend (apps/api).
+ */
 export interface ClientEventMap {
   job_completed: JobCompletedEvent;
   job_status: JobStatusEvent;

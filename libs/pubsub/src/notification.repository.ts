@@ -7,7 +7,7 @@ import { PubSubConnection } from './pubsub-redis.provider';
 import { compareStreamIds } from './stream-id';
 
 /**
- * Records the event in the user's stream (trimmed by count and by age, using Redis' clock) and
+ * Records the event in the user's notification log (a stream trimmed by count and by age, using Redis' clock) and
  * publishes it with its stream id in one atomic step: an event is stored before anyone hears of it,
  * and the publish order of one user's events is their id order.
  * KEYS[1] stream; ARGV: max events, window ms, channel, event, payload JSON, correlation id, envelope JSON after its "{".
@@ -65,7 +65,7 @@ export interface StreamPage {
   complete: boolean;
 }
 
-/** The Redis side of notifications: per-user streams, the disconnect cursor and the channels. */
+/** The Redis side of libs/pubsub: the notification logs (per-user streams), the disconnect cursors and the pubsub channels. */
 @Injectable()
 export class NotificationRepository {
   private readonly logger = new Logger(NotificationRepository.name);
@@ -84,7 +84,7 @@ export class NotificationRepository {
   }
 
   /**
-   * Stores the event in the user's stream, then publishes it; returns its id. With `once`, does so only
+   * Stores the event in the user's notification log, then publishes it; returns its id. With `once`, does so only
    * the first time that key is used (undefined afterwards).
    */
   async appendAndPublish(envelope: Omit<PubSubEnvelope, 'id'>, once?: string): Promise<string | undefined> {

@@ -16,7 +16,7 @@ export interface MissedQuery {
   onlyCompleted: boolean;
 }
 
-/** Reading recorded notifications: the catch-up of a (re)connecting socket and GET /notifications. */
+/** Reading the notification log: the catch-up of a (re)connecting socket and GET /notifications; the disconnect cursor. */
 @Injectable()
 export class NotificationsService {
   constructor(
@@ -45,7 +45,7 @@ export class NotificationsService {
     let after = query.after ?? parseStreamId(await this.repository.cursor(userId));
     const events: StoredNotification[] = [];
     let lastId: string | undefined;
-    // The stream holds about maxEventsPerUser entries; the page bound only guards against a runaway loop.
+    // The log holds about maxEventsPerUser entries; the page bound only guards against a runaway loop.
     for (let pages = Math.ceil((this.realtime.maxEventsPerUser * 2) / REPLAY_PAGE) + 1; pages > 0; pages--) {
       const page = await this.repository.readAfter(userId, after, REPLAY_PAGE);
       events.push(...(query.onlyCompleted ? page.events.filter((event) => event.event === 'job_completed') : page.events));

@@ -4,8 +4,9 @@ import { NotificationRepository } from './notification.repository';
 
 /**
  * Announces an event to every socket of a user, on every API instance. Recorded events (job_completed,
- * job_status) are stored in the user's stream before they are published, so a client that is offline
- * gets them when it comes back; job_delta is published only.
+ * job_status) are stored in the user's notification log before they are published, so a client that is
+ * offline gets them when it comes back; job_delta is published only. Each API process receives it in
+ * PubSubSubscriber -> ClientSessionsService -> ClientSession -> RealtimeGateway.clientSend.
  */
 @Injectable()
 export class PubSubService {
