@@ -31,13 +31,19 @@ describe('Logs', () => {
     const token = registered.body.token as string;
     await http(url, 'POST', '/auth/login', { body: { email: 'log@example.com', password } });
     await http(url, 'POST', '/auth/login', { body: { email: 'log@example.com', password: 'wrong-password-xyz' } });
-    await http(url, 'GET', '/auth/me', { token });
+    const me = await http(url, 'GET', '/auth/me', { token });
     await http(url, 'GET', `/auth/me?token=${token}`);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
     const lines = output.trim().split('\n');
-    expect(lines.filter((line) => line.includes('trace-me-123')).length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();
+    // Every line of a request carries the id of its X-Request-Id: the caller's, or the one generated for it.
+    const requestLines = lines.map((line) => JSON.parse(line)).filter((entry) => entry.req?.id !== undefined);
+    const idsOf = (url: string) => new Set(requestLines.filter((entry) => entry.req.url === url).map((entry) => entry.req.id));
+    expect(idsOf('/auth/register')).toEqual(new Set(['trace-me-123']));
+    const generated = me.headers.get('x-request-id')!;
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+    expect(idsOf('/auth/me')).toEqual(new Set([generated]));
     expect(output).not.toContain(password);
     expect(output).not.toContain('wrong-password-xyz');
     expect(output).not.toContain(token);

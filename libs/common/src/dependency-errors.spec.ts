@@ -7,6 +7,7 @@ describe(isDependencyDown.name, () => {
     ['MongoDB unreachable', named('MongoServerSelectionError', 'connect ECONNREFUSED 127.0.0.1:27017')],
     ['Mongoose without a connection', named('MongooseError', 'Operation `jobs.insertOne()` buffering timed out')],
     ['FerretDB on SQLite busy', named('MongoServerError', 'database is locked')],
+    ['a database connection the server ended', Object.assign(new Error('This socket has been ended by the other party'), { code: 'EPIPE' })],
     ['Redis down, no offline queue', new Error("Stream isn't writeable and enableOfflineQueue options is false")],
     ['Redis retries used up', named('MaxRetriesPerRequestError', 'Reached the max retries per request limit (which is 1).')],
     ['a cluster that lost a master', new Error('CLUSTERDOWN The cluster is down')],

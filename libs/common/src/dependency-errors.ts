@@ -8,8 +8,9 @@ const MONGO_DOWN = new Set([
   'PoolClearedError',
   'PoolClearedOnNetworkError',
 ]);
-const REDIS_DOWN =
-  /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|connect ETIMEDOUT|Reached the max retries per request|CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|None of startup nodes is available/i;
+/** A connection refused, reset, closed or ended under a Redis or database client. */
+const CONNECTION_LOST =
+  /enableOfflineQueue|Connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|socket has been ended|ETIMEDOUT|connect ETIMEDOUT|Reached the max retries per request|CLUSTERDOWN|TRYAGAIN|Failed to refresh slots cache|None of startup nodes is available/i;
 /** FerretDB's SQLite backend refuses a write while another connection holds the file: busy, not broken. */
 const DATABASE_BUSY = /database is locked|SQLITE_BUSY/i;
 
@@ -21,5 +22,5 @@ export function isDependencyDown(error: unknown): boolean {
   if (error.name === 'MongooseError' && /initial connection|not connected|buffering/i.test(error.message)) return true;
   if (error.name === 'MongoServerError' && DATABASE_BUSY.test(error.message)) return true;
   if (error.name === 'MaxRetriesPerRequestError' || error.name === 'ClusterAllFailedError') return true;
-  return REDIS_DOWN.test(error.message) && !error.name.startsWith('Mongo');
+  return CONNECTION_LOST.test(error.message) && !error.name.startsWith('Mongo');
 }
