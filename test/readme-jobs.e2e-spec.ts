@@ -198,6 +198,12 @@ describe('README promises: generation jobs', () => {
       expect(others).toEqual([]);
       expect(record).toMatchObject({ status: 'failed', error: expect.any(String) });
       expect(await probe.slotCount(user.id)).toBe(0);
+
+      // The failed record gave its Idempotency-Key back: the client's retry is a new job, not the failed one.
+      const retried = await http(api.url, 'POST', '/generate-content', { token: user.token, body: { prompt: 'refused rollback-fails', contentType: 'blog-post' }, headers: { 'Idempotency-Key': 'rollback-fails' } });
+      expect(retried.status).toBe(202);
+      expect(retried.body.jobId).not.toBe(record.jobId);
+      expect((await jobsOf(user)).map((job) => job.status)).toEqual(['queued', 'failed']);
     }, 30_000);
 
     it('the database goes down right after the insert: answers 503, frees the slot, and the job does not stay queued', async () => {

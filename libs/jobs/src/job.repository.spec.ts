@@ -185,6 +185,23 @@ describe(JobRepository.name, () => {
     });
   });
 
+  describe('markUnqueued', () => {
+    it('fails a queued record and frees its Idempotency-Key for a retry', async () => {
+      const jobId = await created({ idempotencyKey: `${userId}:unqueued-1` });
+
+      expect(await sut.markUnqueued(jobId, 'Could not be queued')).toMatchObject({ status: 'failed', error: 'Could not be queued' });
+      expect(await sut.findByIdempotencyKey(`${userId}:unqueued-1`)).toBeUndefined();
+      expect(await sut.create(newJob({ idempotencyKey: `${userId}:unqueued-1` }))).toMatchObject({ status: 'queued' });
+    });
+
+    it('leaves a record that a worker already took alone', async () => {
+      const jobId = await created();
+      await sut.markProcessing(jobId, 1);
+
+      expect(await sut.markUnqueued(jobId, 'Could not be queued')).toBeUndefined();
+    });
+  });
+
   describe('isFinished', () => {
     it('says whether the record is finished, and undefined when there is none', async () => {
       const queued = await created();

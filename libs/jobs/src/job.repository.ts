@@ -96,6 +96,11 @@ export class JobRepository {
     return this.transition(jobId, UNFINISHED_STATUSES, { ...result, attempts, status: 'completed', completedAt: new Date() }, { error: 1 });
   }
 
+  /** A record whose job never reached the queue: failed, and its Idempotency-Key free for the client's retry. */
+  async markUnqueued(jobId: string, error: string): Promise<JobRecord | undefined> {
+    return this.transition(jobId, ['queued'], { status: 'failed', error, completedAt: new Date(), idempotencyKey: `none:${jobId}` });
+  }
+
   async markFailed(jobId: string, error: string, attempts?: number): Promise<JobRecord | undefined> {
     const attemptsUpdate = attempts === undefined ? {} : { attempts };
     return this.transition(jobId, UNFINISHED_STATUSES, { status: 'failed', error, completedAt: new Date(), ...attemptsUpdate });

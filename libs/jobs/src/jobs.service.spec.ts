@@ -295,10 +295,10 @@ describe(JobsService.name, () => {
 
       it('fails the record instead when the database is down too, so it is not left queued', async () => {
         jobs.delete.mockRejectedValue(outageStub.mongo);
-        jobs.markFailed.mockResolvedValue(undefined);
+        jobs.markUnqueued.mockResolvedValue(undefined);
 
         await expect(sut.enqueue(command)).rejects.toMatchObject(domainError('DEPENDENCY_UNAVAILABLE', 'The job queue is unavailable, try again shortly'));
-        expect(jobs.markFailed).toHaveBeenCalledWith(createdJobId(), 'Could not be queued');
+        expect(jobs.markUnqueued).toHaveBeenCalledWith(createdJobId(), 'Could not be queued');
       });
 
       it('lets an unexpected error of the removal through', async () => {
@@ -306,7 +306,7 @@ describe(JobsService.name, () => {
         jobs.delete.mockRejectedValue(bug);
 
         await expect(sut.enqueue(command)).rejects.toBe(bug);
-        expect(jobs.markFailed).not.toHaveBeenCalled();
+        expect(jobs.markUnqueued).not.toHaveBeenCalled();
       });
     });
   });

@@ -219,9 +219,9 @@ export class JobsService {
     try {
       await this.jobs.delete(jobId);
     } catch (error) {
-      // The database is failing too: at least do not leave the record queued forever.
+      // The database is failing too: at least do not leave the record queued forever, nor holding the key.
       if (!isDependencyDown(error)) throw error;
-      await this.jobs.markFailed(jobId, 'Could not be queued').catch(() => undefined);
+      await this.jobs.markUnqueued(jobId, 'Could not be queued').catch(() => undefined);
     }
     // Redis refused the add, so this may fail too: the reconciler frees the slot later.
     await undo().catch(() => undefined);
