@@ -1,7 +1,7 @@
 import { JobCompletedEvent } from '@app/pubsub';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { WorkerPool } from './support/fault-stack';
-import { OpenRouterStub, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
+import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
 import { collectEvents, connectSocket, disconnectAll, receivedEvents } from './support/socket';
 import { Env, testEnv } from './support/test-env';
 
@@ -23,9 +23,7 @@ describe('Two API instances and two workers', () => {
   beforeAll(async () => {
     stub = await startOpenRouterStub();
     env = testEnv('instances', {
-      LLM_PROVIDER: 'openrouter',
-      OPENROUTER_API_KEY: 'test-key',
-      OPENROUTER_BASE_URL: stub.url,
+      ...openRouterStubEnv(stub),
       RATE_LIMIT_MAX: String(RATE_PER_SECOND),
       RATE_LIMIT_DURATION_MS: '1000',
       WORKER_CONCURRENCY: '10',

@@ -1,7 +1,7 @@
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { OwnServices, settledJobs, WorkerPool } from './support/fault-stack';
 import { JobStateProbe } from './support/job-state';
-import { OpenRouterStub, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
+import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
 import { Env, testEnv } from './support/test-env';
 import { waitFor } from './support/worker';
 
@@ -46,9 +46,7 @@ describe('Job lifecycle under faults', () => {
         ...FAST_RECOVERY,
         MONGO_URI: `${services.mongoUri}/faults_stub`,
         REDIS_URL: services.redisUrl,
-        LLM_PROVIDER: 'openrouter',
-        OPENROUTER_API_KEY: 'test-key',
-        OPENROUTER_BASE_URL: stub.url,
+        ...openRouterStubEnv(stub),
         OPENROUTER_TIMEOUT_MS: '30000',
       });
       api = await startApi(env);

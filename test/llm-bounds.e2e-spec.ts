@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'socket.io-client';
 import { http, registerUser, RunningApi, startApi } from './support/api';
-import { OpenRouterStub, startOpenRouterStub } from './support/openrouter-stub';
+import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub } from './support/openrouter-stub';
 import { connectSocket, disconnectAll, nextEvent, ReceivedEvent, receivedEvents } from './support/socket';
 import { testEnv } from './support/test-env';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
@@ -47,9 +47,7 @@ describe('LLM answer bounds (API + worker process + OpenRouter stand-in)', () =>
   beforeAll(async () => {
     stub = await startOpenRouterStub();
     const env = testEnv('llm-bounds', {
-      LLM_PROVIDER: 'openrouter',
-      OPENROUTER_API_KEY: 'test-key',
-      OPENROUTER_BASE_URL: stub.url,
+      ...openRouterStubEnv(stub),
       // Long enough that only the output bounds, not the timeout, can end the endless streams in time.
       OPENROUTER_TIMEOUT_MS: '15000',
       LLM_MAX_OUTPUT_CHARS: String(MAX_CHARS),
