@@ -46,7 +46,6 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
   });
   afterEach(() => disconnectAll());
   afterAll(async () => {
-    // Passport keeps one 'jwt' strategy per process (the last app's): the second app closes last of all.
     await api.close();
     await second?.close();
   });
@@ -324,7 +323,7 @@ describe('Real-time notifications (Socket.IO through the real app)', () => {
     });
   });
 
-  // Last: it starts an app of its own (see afterAll about Passport's per-process strategy).
+  // Last: it starts an app of its own.
   describe('Redis restarts', () => {
     it('keeps delivering, once each, when the subscriber connection drops and when Redis restarts', async () => {
       const port = await freePort();

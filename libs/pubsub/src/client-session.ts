@@ -36,10 +36,6 @@ export class ClientSession {
     return this.closedFlag;
   }
 
-  get catchingUp(): boolean {
-    return this.buffer !== undefined;
-  }
-
   /** A live event for this client's user. */
   deliver(envelope: PubSubEnvelope): void {
     if (this.closedFlag) return;
