@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { adminConfig } from './admin.config';
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { generationConfig } from './generation.config';
@@ -12,7 +13,7 @@ import { redisConfig } from './redis.config';
  * ConfigValidationError rather than a stack trace from the injector.
  */
 export function checkConfiguration(): void {
-  for (const load of [appConfig, mongoConfig, redisConfig, authConfig, generationConfig, openRouterConfig, realtimeConfig]) load();
+  for (const load of [appConfig, mongoConfig, redisConfig, authConfig, generationConfig, openRouterConfig, realtimeConfig, adminConfig]) load();
 }
 
 /** Loads ./.env into process.env (variables already set win), as ConfigModule would, but before anything reads it. */

@@ -1,3 +1,4 @@
+export * from './admin.config';
 export * from './app.config';
 export * from './auth.config';
 export * from './check-configuration';
