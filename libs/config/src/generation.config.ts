@@ -23,6 +23,10 @@ class GenerationEnv {
   @IntVar('RECONCILE_INTERVAL_MS', 1000) RECONCILE_INTERVAL_MS = 60_000;
   /** The reconciler leaves alone what changed more recently than this. */
   @IntVar('RECONCILE_GRACE_MS', 100) RECONCILE_GRACE_MS = 120_000;
+  /** Finished job records (and what Redis still holds of them) are deleted this long after they finished. */
+  @IntVar('JOB_RETENTION_MS', 1000) JOB_RETENTION_MS = 30 * 24 * 3600_000;
+  /** The retention cleanup runs this often, once across all workers. */
+  @IntVar('CLEANUP_INTERVAL_MS', 1000) CLEANUP_INTERVAL_MS = 3600_000;
 }
 
 export const generationConfig = registerAs('generation', () => {
@@ -43,6 +47,8 @@ export const generationConfig = registerAs('generation', () => {
     outageBackoffMaxMs: env.JOB_OUTAGE_BACKOFF_MAX_MS,
     reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
     reconcileGraceMs: env.RECONCILE_GRACE_MS,
+    retentionMs: env.JOB_RETENTION_MS,
+    cleanupIntervalMs: env.CLEANUP_INTERVAL_MS,
   };
 });
 export type GenerationConfig = ReturnType<typeof generationConfig>;
