@@ -3,6 +3,7 @@ import { adminConfig } from './admin.config';
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
 import { generationConfig } from './generation.config';
+import { metricsConfig } from './metrics.config';
 import { mongoConfig } from './mongo.config';
 import { openRouterConfig } from './openrouter.config';
 import { realtimeConfig } from './realtime.config';
@@ -13,7 +14,7 @@ import { redisConfig } from './redis.config';
  * ConfigValidationError rather than a stack trace from the injector.
  */
 export function checkConfiguration(): void {
-  for (const load of [appConfig, mongoConfig, redisConfig, authConfig, generationConfig, openRouterConfig, realtimeConfig, adminConfig]) load();
+  for (const load of [appConfig, mongoConfig, redisConfig, authConfig, generationConfig, openRouterConfig, realtimeConfig, adminConfig, metricsConfig]) load();
 }
 
 /** Loads ./.env into process.env (variables already set win), as ConfigModule would, but before anything reads it. */

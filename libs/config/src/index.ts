@@ -3,6 +3,7 @@ export * from './app.config';
 export * from './auth.config';
 export * from './check-configuration';
 export * from './generation.config';
+export * from './metrics.config';
 export * from './mongo.config';
 export * from './openrouter.config';
 export * from './realtime.config';
