@@ -3,7 +3,8 @@ import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
-import { authConfig, AuthConfig, redisConfig } from '@app/config';
+import { adminConfig, authConfig, AuthConfig, mongoConfig, redisConfig } from '@app/config';
+import { AdminGuard } from './admin.guard';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { PasswordHasher } from './password';
@@ -12,13 +13,15 @@ import { JWT_ALGORITHM } from './auth.types';
 import { User, UserSchema } from './user.schema';
 import { UserRepository } from './user.repository';
 
-const services = [AuthService, PasswordHasher, JwtAuthGuard, UserCache];
+const services = [AuthService, PasswordHasher, JwtAuthGuard, AdminGuard, UserCache];
 const repositories = [UserRepository];
 
 @Module({
   imports: [
     ConfigModule.forFeature(authConfig),
     ConfigModule.forFeature(redisConfig),
+    ConfigModule.forFeature(adminConfig),
+    ConfigModule.forFeature(mongoConfig),
     MongooseModule.forFeature([{ name: User.name, schema: UserSchema }]),
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(authConfig)],
@@ -35,6 +38,6 @@ const repositories = [UserRepository];
     }),
   ],
   providers: [...services, ...repositories],
-  exports: [AuthService, JwtAuthGuard],
+  exports: [AuthService, JwtAuthGuard, AdminGuard],
 })
 export class AuthModule {}

@@ -1,5 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { DomainError } from '@app/common';
+import { AdminConfig } from '@app/config';
 import { strictMock } from '@app/testing';
 import { AuthService } from './auth.service';
 import { PasswordHasher } from './password';
@@ -8,8 +9,9 @@ import { UserRecord, UserRepository } from './user.repository';
 
 const since = new Date('2026-01-01T00:00:00Z');
 const userStub = {
-  active: { _id: '64b7f0c2a1b2c3d4e5f60718', name: 'Ada Lovelace', email: 'ada@example.com', status: 'active', createdAt: since, updatedAt: since } as UserRecord,
-  inactive: { _id: '64b7f0c2a1b2c3d4e5f60719', name: 'Grace Hopper', email: 'grace@example.com', status: 'inactive', createdAt: since, updatedAt: since } as UserRecord,
+  active: { _id: '64b7f0c2a1b2c3d4e5f60718', name: 'Ada Lovelace', email: 'ada@example.com', status: 'active', role: 'user', createdAt: since, updatedAt: since } as UserRecord,
+  admin: { _id: '64b7f0c2a1b2c3d4e5f6071a', name: 'Boss', email: 'boss@example.com', status: 'active', role: 'admin', createdAt: since, updatedAt: since } as UserRecord,
+  inactive: { _id: '64b7f0c2a1b2c3d4e5f60719', name: 'Grace Hopper', email: 'grace@example.com', status: 'inactive', role: 'user', createdAt: since, updatedAt: since } as UserRecord,
 };
 const HASH = '$2b$04$hash-of-the-password';
 const TOKEN = 'header.payload.signature';
@@ -33,7 +35,7 @@ describe(AuthService.name, () => {
     passwords = strictMock(PasswordHasher);
     jwt = strictMock(JwtService);
     cache = Object.assign(strictMock(UserCache), { version: CACHE_VERSION });
-    sut = new AuthService(users, passwords, jwt, cache);
+    sut = new AuthService(users, passwords, jwt, cache, { adminEmails: ['boss@example.com'] } as AdminConfig);
   });
 
   /** Nothing cached: the user is read from the database. */
@@ -48,8 +50,18 @@ describe(AuthService.name, () => {
       expect(await sut.register({ name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse' })).toEqual(issued);
 
       expect(passwords.hash).toHaveBeenCalledWith('correct horse');
-      expect(users.create).toHaveBeenCalledWith({ name: 'Ada Lovelace', email: 'ada@example.com', passwordHash: HASH });
+      expect(users.create).toHaveBeenCalledWith({ name: 'Ada Lovelace', email: 'ada@example.com', passwordHash: HASH, role: 'user' });
       expect(jwt.signAsync).toHaveBeenCalledWith({}, { subject: userStub.active._id });
+    });
+
+    it('makes an account whose email is in ADMIN_EMAILS an admin, whatever its case', async () => {
+      passwords.hash.mockResolvedValue(HASH);
+      users.create.mockResolvedValue({ ...userStub.admin });
+      jwt.signAsync.mockResolvedValue(TOKEN);
+
+      await sut.register({ name: 'Boss', email: 'Boss@Example.com', password: 'correct horse' });
+
+      expect(users.create).toHaveBeenCalledWith({ name: 'Boss', email: 'Boss@Example.com', passwordHash: HASH, role: 'admin' });
     });
 
     it('answers EMAIL_TAKEN when the email is already registered', async () => {
@@ -72,6 +84,33 @@ describe(AuthService.name, () => {
       expect(await sut.login({ email: 'ada@example.com', password: 'correct horse' })).toEqual(issued);
       expect(users.findByEmailWithHash).toHaveBeenCalledWith('ada@example.com');
       expect(passwords.verify).toHaveBeenCalledWith('correct horse', HASH);
+    });
+
+    it.each([
+      ['becomes admin once its email is listed', { ...userStub.active, email: 'boss@example.com' }, 'admin'],
+      ['becomes user again once its email is no longer listed', { ...userStub.active, role: 'admin' as const }, 'user'],
+    ])('an account %s, and every instance forgets its cached role', async (_name, stored, role) => {
+      users.findByEmailWithHash.mockResolvedValue({ ...stored, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+      users.setRole.mockResolvedValue();
+      cache.invalidate.mockResolvedValue();
+      jwt.signAsync.mockResolvedValue(TOKEN);
+
+      await sut.login({ email: stored.email, password: 'correct horse' });
+
+      expect(users.setRole).toHaveBeenCalledWith(stored._id, role);
+      expect(cache.invalidate).toHaveBeenCalledWith(stored._id);
+    });
+
+    it('leaves a role that already follows ADMIN_EMAILS alone', async () => {
+      users.findByEmailWithHash.mockResolvedValue({ ...userStub.admin, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+      jwt.signAsync.mockResolvedValue(TOKEN);
+
+      await sut.login({ email: 'boss@example.com', password: 'correct horse' });
+
+      expect(users.setRole).not.toHaveBeenCalled();
+      expect(cache.invalidate).not.toHaveBeenCalled();
     });
 
     it('answers INVALID_CREDENTIALS to a wrong password', async () => {
@@ -150,6 +189,37 @@ describe(AuthService.name, () => {
     });
   });
 
+  describe('listUsers', () => {
+    const page = (count: number) =>
+      Array.from({ length: count }, (_unused, i) => ({ ...userStub.active, _id: `64b7f0c2a1b2c3d4e5f607${String(i).padStart(2, '0')}` }));
+
+    it('reads one more than a page to tell whether a next one exists, and points at it with a cursor', async () => {
+      users.list.mockResolvedValue(page(3));
+
+      const result = await sut.listUsers({ search: 'ada', limit: 2 });
+
+      expect(users.list).toHaveBeenCalledWith({ search: 'ada', limit: 3, after: undefined });
+      expect(result.users).toEqual(page(2));
+      expect(Buffer.from(result.nextCursor!, 'base64url').toString()).toBe(`${since.toISOString()}|64b7f0c2a1b2c3d4e5f60701`);
+    });
+
+    it('continues after the cursor and has no next page at the end', async () => {
+      users.list.mockResolvedValue(page(1));
+      const cursor = Buffer.from(`${since.toISOString()}|64b7f0c2a1b2c3d4e5f60701`).toString('base64url');
+
+      expect(await sut.listUsers({ cursor })).toEqual({ users: page(1) });
+      expect(users.list).toHaveBeenCalledWith({ search: undefined, limit: 51, after: { createdAt: since, id: '64b7f0c2a1b2c3d4e5f60701' } });
+    });
+
+    it('answers INVALID_ARGUMENT naming the cursor for one it did not issue', async () => {
+      await expect(sut.listUsers({ cursor: 'bm90LWEtY3Vyc29y' })).rejects.toMatchObject({
+        ...domainError('INVALID_ARGUMENT', 'cursor is invalid'),
+        details: { details: [{ field: 'cursor', errors: ['cursor is invalid'] }] },
+      });
+      expect(users.list).not.toHaveBeenCalled();
+    });
+  });
+
   describe('verifyToken', () => {
     it('checks the signature with HS256 only and returns the active user with the expiry', async () => {
       jwt.verifyAsync.mockResolvedValue({ sub: userStub.active._id, iat: 1_767_225_600, exp: 1_767_229_200 });
@@ -159,6 +229,7 @@ describe(AuthService.name, () => {
         id: userStub.active._id,
         email: 'ada@example.com',
         name: 'Ada Lovelace',
+        role: 'user',
         expiresAt: new Date('2026-01-01T01:00:00Z'),
       });
       expect(jwt.verifyAsync).toHaveBeenCalledWith(TOKEN, { algorithms: ['HS256'] });

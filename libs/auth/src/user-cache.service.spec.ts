@@ -6,7 +6,7 @@ import { UserCache } from './user-cache.service';
 import { UserRecord } from './user.repository';
 
 const since = new Date('2026-01-01T00:00:00Z');
-const user = (id: string): UserRecord => ({ _id: id, name: 'Ada', email: 'ada@example.com', status: 'active', createdAt: since, updatedAt: since });
+const user = (id: string): UserRecord => ({ _id: id, name: 'Ada', email: 'ada@example.com', status: 'active', role: 'user', createdAt: since, updatedAt: since });
 const until = (check: () => boolean, what: string) => waitFor(() => (check() ? true : undefined), what, 5000, 10);
 
 /** Two caches on the real Redis of the test run, as on two API instances. */
@@ -40,6 +40,15 @@ describe(UserCache.name, () => {
 
     expect(first.get('u1')).toBeUndefined();
     await until(() => second.get('u1') === undefined, 'the other instance to forget the user');
+  });
+
+  it('tells change listeners on every instance which user changed', async () => {
+    const heard: string[] = [];
+    second.onChange((userId) => heard.push(userId));
+
+    await first.invalidate('u4');
+
+    await until(() => heard.includes('u4'), 'the other instance to hear the change');
   });
 
   it('does not cache a read that overlapped an invalidation', async () => {

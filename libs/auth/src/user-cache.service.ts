@@ -18,6 +18,7 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
   private listening = false;
   /** Grows with every invalidation heard: a read that overlapped one is not cached. */
   private generation = 0;
+  private readonly changeListeners: ((userId: string) => void)[] = [];
 
   constructor(
     @Inject(RedisConnection) private readonly redis: RedisConnection,
@@ -28,10 +29,13 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
-    if (!this.users) return;
+    // Subscribed even with caching off (TTL 0): change listeners (the socket gateway) hear the channel too.
     // No automatic resubscribe: `listen` subscribes on every 'ready' and drops what was cached meanwhile.
     this.subscriber = createRedisClient(this.redisOptions, `user-cache:${this.redisOptions.prefix}`, { autoResubscribe: false, maxRetriesPerRequest: null });
-    this.subscriber.on('message', (_channel: string, userId: string) => this.forget(userId));
+    this.subscriber.on('message', (_channel: string, userId: string) => {
+      this.forget(userId);
+      this.changeListeners.forEach((listener) => listener(userId));
+    });
     this.subscriber.on('ready', () => this.listen());
     this.subscriber.on('close', () => this.deafen());
   }
@@ -52,6 +56,11 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
   /** Caches what a read that started at `version` found, unless the user changed meanwhile. */
   remember(user: UserRecord, version: number): void {
     if (this.listening && version === this.generation) this.users?.set(user._id, user);
+  }
+
+  /** Calls `listener` with every changed user's id this instance hears of (its own changes included, through the channel). */
+  onChange(listener: (userId: string) => void): void {
+    this.changeListeners.push(listener);
   }
 
   /** Tells every instance (this one included) that the user changed; call after the database write. */

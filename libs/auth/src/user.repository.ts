@@ -1,24 +1,38 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
-import { parseObjectId, unlessDuplicateKey } from '@app/common';
-import { User } from './user.schema';
+import mongoose, { Model, QueryFilter } from 'mongoose';
+import { DomainError, parseObjectId, unlessDuplicateKey } from '@app/common';
+import { mongoConfig, MongoConfig } from '@app/config';
+import { User, UserRole } from './user.schema';
+
+/** The server's MaxTimeMSExpired: a query ran past maxTimeMS. */
+const MAX_TIME_EXPIRED = 50;
 
 export interface UserRecord {
   _id: string;
   name: string;
   email: string;
   status: User['status'];
+  role: UserRole;
   createdAt: Date;
   updatedAt: Date;
 }
 
+/** A point in the newest-first order: list users strictly after it. */
+export interface UserPosition {
+  createdAt: Date;
+  id: string;
+}
+
 @Injectable()
 export class UserRepository {
-  constructor(@InjectModel(User.name) private readonly users: Model<User>) {}
+  constructor(
+    @InjectModel(User.name) private readonly users: Model<User>,
+    @Inject(mongoConfig.KEY) private readonly config: MongoConfig,
+  ) {}
 
   /** Returns undefined when the email is taken (unique index), so two racing sign-ups cannot both win. */
-  async create(user: Pick<User, 'name' | 'email' | 'passwordHash'>): Promise<UserRecord | undefined> {
+  async create(user: Pick<User, 'name' | 'email' | 'passwordHash' | 'role'>): Promise<UserRecord | undefined> {
     return unlessDuplicateKey(async () => toRecord((await this.users.create(user)).toObject()));
   }
 
@@ -34,11 +48,45 @@ export class UserRepository {
     return (await this.users.updateOne({ _id: objectId }, { $set: { status } })).matchedCount > 0;
   }
 
+  async setRole(id: string, role: UserRole): Promise<void> {
+    const objectId = parseObjectId(id);
+    if (objectId) await this.users.updateOne({ _id: objectId }, { $set: { role } });
+  }
+
   async findById(id: string): Promise<UserRecord | undefined> {
     const objectId = parseObjectId(id);
     if (!objectId) return undefined;
     const user = await this.users.findById(objectId).lean();
     return user ? toRecord(user) : undefined;
+  }
+
+  /** Newest first; `search` is literal text matched case-insensitively in name and email. Bounded by `limit` and the query time limit. */
+  async list(options: { search?: string; limit: number; after?: UserPosition }): Promise<UserRecord[]> {
+    const conditions: QueryFilter<User>[] = [];
+    if (options.search) {
+      const pattern = new RegExp(literal(options.search), 'i');
+      conditions.push({ $or: [{ name: pattern }, { email: pattern }] });
+    }
+    if (options.after) {
+      const { createdAt } = options.after;
+      const id = parseObjectId(options.after.id);
+      // Our own operators: trusted, so sanitizeFilter does not turn them into $eq.
+      conditions.push({ $or: [{ createdAt: mongoose.trusted({ $lt: createdAt }) }, { createdAt, _id: mongoose.trusted({ $lt: id }) }] });
+    }
+    try {
+      const users = await this.users
+        .find(conditions.length ? { $and: conditions } : {})
+        .sort({ createdAt: -1, _id: -1 })
+        .limit(options.limit)
+        .maxTimeMS(this.config.queryMaxTimeMs)
+        .lean();
+      return users.map(toRecord);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === MAX_TIME_EXPIRED) {
+        throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The search took too long; try more specific text');
+      }
+      throw error;
+    }
   }
 }
 
@@ -48,7 +96,14 @@ function toRecord(user: User & { _id: unknown }): UserRecord {
     name: user.name,
     email: user.email,
     status: user.status,
+    // Accounts created before roles existed have none stored.
+    role: user.role ?? 'user',
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
   };
+}
+
+/** Regex metacharacters as literal text (NUL as `\x00`: a BSON regular expression is a C string), as the library search does. */
+function literal(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\\0]/g, (char) => (char === '\0' ? '\\x00' : `\\${char}`));
 }

@@ -2,6 +2,8 @@ import { Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
 
 export const USER_STATUSES = ['active', 'inactive'] as const;
 export type UserStatus = (typeof USER_STATUSES)[number];
+export const USER_ROLES = ['user', 'admin'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
 
 @Schema({ collection: 'users', timestamps: true, versionKey: false })
 export class User {
@@ -17,6 +19,10 @@ export class User {
 
   @Prop({ type: String, required: true, enum: USER_STATUSES, default: 'active' })
   status!: UserStatus;
+
+  /** Follows ADMIN_EMAILS, set at register and at each login; never written from a request body. */
+  @Prop({ type: String, required: true, enum: USER_ROLES, default: 'user' })
+  role!: UserRole;
 
   createdAt!: Date;
   updatedAt!: Date;

@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
-import { isEmail, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { isEmail, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateBy } from 'class-validator';
+import { USERS_DEFAULT_PAGE_SIZE, USERS_MAX_PAGE_SIZE } from '../auth.types';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from '../password';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -66,6 +67,39 @@ export class MeResponseDto {
   @ApiProperty() name!: string;
   @ApiProperty() email!: string;
   @ApiProperty({ enum: ['active', 'inactive'] }) status!: string;
+  @ApiProperty({ enum: ['user', 'admin'], description: 'admin when the email is listed in ADMIN_EMAILS (as of the last login)' }) role!: string;
   @ApiProperty() createdAt!: Date;
   @ApiProperty() updatedAt!: Date;
+}
+
+/** A user as admins see it: never the password hash. */
+export class AdminUserDto extends MeResponseDto {}
+
+const LIMIT_MESSAGE = `limit must be an integer between 1 and ${USERS_MAX_PAGE_SIZE}`;
+
+export class ListUsersQueryDto {
+  @ApiPropertyOptional({ description: 'Literal text matched case-insensitively in name and email', maxLength: 200 })
+  @IsOptional()
+  @MaxLength(200)
+  @IsString()
+  search?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: USERS_MAX_PAGE_SIZE, default: USERS_DEFAULT_PAGE_SIZE })
+  @IsOptional()
+  @Type(() => Number)
+  @Max(USERS_MAX_PAGE_SIZE, { message: LIMIT_MESSAGE })
+  @Min(1, { message: LIMIT_MESSAGE })
+  @IsInt({ message: LIMIT_MESSAGE })
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'The X-Next-Cursor header of the previous page' })
+  @IsOptional()
+  @MaxLength(200)
+  @IsString()
+  cursor?: string;
+}
+
+export class UserStatusChangedDto {
+  @ApiProperty() _id!: string;
+  @ApiProperty({ enum: ['active', 'inactive'] }) status!: string;
 }
