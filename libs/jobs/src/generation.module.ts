@@ -10,6 +10,7 @@ import { GenerationService } from './generation.service';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobReconciler } from './job-reconciler.service';
+import { JobRetention } from './job-retention.service';
 import { JobSlotsRepository } from './job-slots.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
@@ -40,10 +41,10 @@ function bullConnection(config: RedisConfig): ConnectionOptions {
   return { url: config.url, ...waitForRedis, retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000) };
 }
 
-const workerServices = [GenerationService, JobFinisher, JobReconciler];
+const workerServices = [GenerationService, JobFinisher, JobReconciler, JobRetention];
 const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
 
-/** The worker side: run generations, bring their outcomes home, reconcile. Needs the global RedisModule. */
+/** The worker side: run generations, bring their outcomes home, reconcile, delete past retention. Needs the global RedisModule. */
 @Module({
   imports: [
     ConfigModule.forFeature(generationConfig),
@@ -56,6 +57,6 @@ const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsReposito
     PubSubModule,
   ],
   providers: [...workerServices, ...workerRepositories],
-  exports: [GenerationService, JobReconciler, BullModule],
+  exports: [GenerationService, JobReconciler, JobRetention, BullModule],
 })
 export class GenerationModule {}

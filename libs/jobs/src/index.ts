@@ -3,6 +3,7 @@ export * from './failure-policy';
 export * from './generation.module';
 export * from './generation.service';
 export * from './job-reconciler.service';
+export * from './job-retention.service';
 export * from './job.types';
 export * from './jobs.module';
 export * from './jobs.service';

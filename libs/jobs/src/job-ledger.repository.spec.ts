@@ -62,4 +62,16 @@ describe(JobLedgerRepository.name, () => {
     await sut.startAttempt(id, delivery);
     expect((await sut.begin(id)).blockedSince).toBeUndefined();
   });
+
+  it('forgets the ledgers of deleted jobs, kept outcomes included', async () => {
+    const [a, b, missing] = [jobId(), jobId(), jobId()];
+    await sut.begin(a);
+    await sut.begin(b);
+    await sut.settle(b, failed('x'));
+
+    expect(await sut.forget([a, b, missing])).toBe(2);
+    expect(await sut.read(a)).toEqual({ done: false, attempts: 0 });
+    expect(await sut.settlingBefore(Date.now() + 1, 1000)).not.toContain(b);
+    expect(await sut.forget([])).toBe(0);
+  });
 });

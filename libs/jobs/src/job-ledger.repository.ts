@@ -173,6 +173,15 @@ export class JobLedgerRepository {
     return { done: done === '1', outcome: outcome ? (JSON.parse(outcome) as JobOutcome) : undefined, attempts: Number(attempts ?? 0) };
   }
 
+  /** Drops what the ledger still holds of these jobs (their records are deleted); returns how many ledgers there were. */
+  async forget(jobIds: string[]): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    // One slot on a cluster: every ledger key and the settling set share the prefix's hash tag.
+    const deleted = await this.redis.del(...jobIds.map((jobId) => this.key(jobId)));
+    await this.redis.zrem(jobKeys.settling(this.prefix), ...jobIds);
+    return deleted;
+  }
+
   private key(jobId: string): string {
     return jobKeys.ledger(this.prefix, jobId);
   }

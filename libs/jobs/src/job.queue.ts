@@ -31,9 +31,9 @@ export class JobQueue implements OnApplicationShutdown {
       delay: delayMs,
       attempts: this.config.attempts,
       backoff: { type: 'exponential', delay: this.config.backoffMs },
-      // MongoDB is the record; Redis keeps finished jobs only briefly for inspection.
+      // MongoDB is the record; BullMQ keeps finished jobs briefly for inspection, trimmed by age and count as others finish.
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
     });
     // BullMQ waits for a first connection indefinitely; the caller must hear "unavailable" instead. Should
     // the add still land later, the worker finds no record for it and drops it.
@@ -55,6 +55,13 @@ export class JobQueue implements OnApplicationShutdown {
   async requeue(payload: JobPayloadMap['generate']): Promise<void> {
     await this.queue.remove(payload.jobId);
     await this.addGeneration(payload, 0);
+  }
+
+  /** Removes what BullMQ still holds of these jobs (their records are deleted); returns how many it removed. */
+  async removeJobs(jobIds: string[]): Promise<number> {
+    // A locked (active) job is left alone (0): its worker finds no record and drops it.
+    const codes = await Promise.all(jobIds.map((jobId) => this.queue.remove(jobId)));
+    return codes.filter((code) => code === 1).length;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -233,6 +233,65 @@ describe(JobRepository.name, () => {
     });
   });
 
+  describe('retention', () => {
+    // A database of its own: only this block's records, so the scans see exactly them.
+    let retained: Connection;
+    let repo: JobRepository;
+    let jobs: mongoose.Model<Job>;
+    const cutoff = new Date('2026-01-31T00:00:00Z');
+    const longAgo = new Date('2026-01-01T00:00:00Z');
+    const lately = new Date('2026-03-01T00:00:00Z');
+
+    beforeAll(async () => {
+      retained = await mongoose.createConnection(`${process.env.TEST_MONGO_URI}/job_retention_${randomBytes(3).toString('hex')}`).asPromise();
+      jobs = retained.model(Job.name, JobSchema);
+      await jobs.init();
+      repo = new JobRepository(jobs);
+    });
+    afterAll(async () => {
+      await retained.dropDatabase();
+      await retained.close();
+    });
+
+    /** A record with the given status and times, written past Mongoose's timestamps. */
+    const stored = async (status: Job['status'], times: { completedAt?: Date; updatedAt: Date }): Promise<string> => {
+      const jobId = (await repo.create(newJob()))!.jobId;
+      const unset = times.completedAt ? {} : { $unset: { completedAt: 1 } };
+      await jobs.collection.updateOne({ _id: jobId as never }, { $set: { status, ...times }, ...unset });
+      return jobId;
+    };
+
+    it('lists records that finished before the cutoff, by completedAt or else updatedAt, up to the limit', async () => {
+      const completedLongAgo = await stored('completed', { completedAt: longAgo, updatedAt: lately });
+      const failedLongAgo = await stored('failed', { completedAt: longAgo, updatedAt: longAgo });
+      const failedWithoutCompletedAt = await stored('failed', { updatedAt: longAgo });
+      await stored('completed', { completedAt: lately, updatedAt: lately });
+      await stored('failed', { updatedAt: lately });
+      await stored('queued', { updatedAt: longAgo });
+      await stored('processing', { updatedAt: longAgo });
+      // Finished lately, though untouched since long ago by the record's clock: completedAt decides.
+      await stored('completed', { completedAt: lately, updatedAt: longAgo });
+
+      expect((await repo.listFinishedBefore(cutoff, 100)).sort()).toEqual([completedLongAgo, failedLongAgo, failedWithoutCompletedAt].sort());
+      expect(await repo.listFinishedBefore(cutoff, 2)).toHaveLength(2);
+    });
+
+    it('deletes only the given records that are still finished before the cutoff, and says which', async () => {
+      const due = await repo.listFinishedBefore(cutoff, 100);
+      const [retried, ...rest] = due;
+      // An admin retry between the scan and the delete: queued again.
+      await jobs.collection.updateOne({ _id: retried as never }, { $set: { status: 'queued', updatedAt: new Date() } });
+      const other = await stored('failed', { completedAt: longAgo, updatedAt: longAgo });
+
+      expect((await repo.deleteFinishedBefore(due, cutoff)).sort()).toEqual(rest.sort());
+      expect(await repo.findByJobId(retried)).toMatchObject({ status: 'queued' });
+      for (const jobId of rest) expect(await repo.findByJobId(jobId)).toBeUndefined();
+      expect(await repo.listFinishedBefore(cutoff, 100)).toEqual([other]);
+      expect(await repo.deleteFinishedBefore([], cutoff)).toEqual([]);
+      expect(await jobs.countDocuments({ completedAt: lately })).toBe(2);
+    });
+  });
+
   it('deletes a record', async () => {
     const jobId = await created();
 

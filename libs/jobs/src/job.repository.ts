@@ -77,6 +77,27 @@ export class JobRepository {
     return { jobs: unfinished, complete: jobs.length <= limit };
   }
 
+  /**
+   * Up to `limit` ids of records that finished before `before` (by completedAt, else updatedAt): a bounded
+   * scan, since FerretDB v1 answers only a filter on `_id` alone from an index.
+   */
+  async listFinishedBefore(before: Date, limit: number): Promise<string[]> {
+    const jobs = await this.jobs.find(finishedBefore(before), { _id: 1 }).limit(limit).lean();
+    return jobs.map((job) => String(job._id));
+  }
+
+  /**
+   * Deletes those of `jobIds` that are still finished before `before` (an admin retry in between keeps its
+   * record) and returns the ids deleted.
+   */
+  async deleteFinishedBefore(jobIds: string[], before: Date): Promise<string[]> {
+    if (jobIds.length === 0) return [];
+    const ids = mongoose.trusted({ $in: jobIds });
+    await this.jobs.deleteMany({ ...finishedBefore(before), _id: ids });
+    const kept = new Set((await this.jobs.find({ _id: ids }, { _id: 1 }).lean()).map((job) => String(job._id)));
+    return jobIds.filter((jobId) => !kept.has(jobId));
+  }
+
   async delete(jobId: string): Promise<void> {
     await this.jobs.deleteOne({ _id: jobId });
   }
@@ -119,6 +140,14 @@ export class JobRepository {
     const job = await this.jobs.findOne(filter, HIDDEN).lean();
     return job ? toView(job) : undefined;
   }
+}
+
+/** Finished, and finished before `before`: by completedAt, or by updatedAt on a record without one. */
+function finishedBefore(before: Date): Record<string, unknown> {
+  return {
+    status: mongoose.trusted({ $in: FINISHED }),
+    $or: [{ completedAt: mongoose.trusted({ $lt: before }) }, { completedAt: mongoose.trusted({ $exists: false }), updatedAt: mongoose.trusted({ $lt: before }) }],
+  };
 }
 
 function toView(job: Partial<Job> & { _id: unknown }): JobView {

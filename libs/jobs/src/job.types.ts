@@ -1,7 +1,7 @@
 import type { ContentType, JobStatus, TokenUsage } from '@app/common';
 
 export const GENERATION_QUEUE = 'content-generation';
-/** Housekeeping jobs (the reconciler), run by one worker at a time. */
+/** Housekeeping jobs (the reconciler, the retention cleanup), run by one worker at a time. */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
 export { JOB_STATUSES, type JobStatus } from '@app/common';
@@ -16,6 +16,7 @@ export type JobName = keyof JobPayloadMap;
 /** Maintenance job name → payload. */
 export interface MaintenancePayloadMap {
   reconcile: Record<string, never>;
+  cleanup: Record<string, never>;
 }
 export type MaintenanceJobName = keyof MaintenancePayloadMap;
 
