@@ -23,6 +23,8 @@ export function testEnv(name: string, overrides: Env = {}): Env {
     JOB_DELAY_MS: '0',
     AUTH_THROTTLE_IP_LIMIT: '100000',
     AUTH_THROTTLE_ACCOUNT_LIMIT: '100000',
+    // Workers of a test serve no metrics unless it asks (several run at once on one host).
+    WORKER_METRICS_PORT: '0',
     ...overrides,
   };
 }

@@ -5,16 +5,18 @@ import { DatabaseModule, HealthModule, RedisModule } from '@app/common';
 import { appConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
+import { MetricsModule } from '@app/metrics';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthController } from './auth/auth.controller';
 import { ContentController } from './content/content.controller';
 import { HealthController } from './health/health.controller';
 import { GenerateContentController } from './jobs/generate-content.controller';
 import { ApiLoggerModule } from './logger.module';
+import { MetricsController } from './metrics/metrics.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { RealtimeModule } from './realtime/realtime.module';
 
-const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController];
+const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, MetricsController];
 
 @Module({
   imports: [
@@ -24,6 +26,7 @@ const controllers = [AuthController, HealthController, ContentController, Genera
     DatabaseModule,
     RedisModule,
     HealthModule,
+    MetricsModule,
     AuthModule,
     AuthThrottleModule,
     ContentModule,

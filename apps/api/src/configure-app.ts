@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppConfig, appConfig, RealtimeConfig, realtimeConfig } from '@app/config';
 import { DomainErrorFilter } from './common/domain-error.filter';
+import { observeRequestDurations } from './common/http-metrics';
 import { acceptJsonBodiesOnly } from './common/json-body';
 import { assignRequestIds } from './common/request-id';
 import { addSecurityHeaders } from './common/security-headers';
@@ -16,6 +17,7 @@ const DOCS_PATH = 'docs';
 export async function configureApp(app: NestFastifyApplication): Promise<void> {
   const config = app.get<AppConfig>(appConfig.KEY);
   assignRequestIds(app);
+  observeRequestDurations(app);
   app.useLogger(app.get(Logger));
   acceptJsonBodiesOnly(app);
   await addSecurityHeaders(app, { isProduction: config.isProduction, docsPath: DOCS_PATH });

@@ -20,7 +20,8 @@ export const ApiLoggerModule = LoggerModule.forRootAsync({
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url?.replace(/([?&]token=)[^&]*/, '$1[redacted]') }),
       },
-      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' },
+      // Probes and scrapes every few seconds would drown the log.
+      autoLogging: { ignore: (req: IncomingMessage) => req.url === '/health' || req.url === '/metrics' },
     },
   }),
 });

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { DatabaseModule, RedisModule } from '@app/common';
+import { DatabaseModule, HealthModule, RedisModule } from '@app/common';
 import { generationConfig } from '@app/config';
 import { GenerationModule } from '@app/jobs';
+import { MetricsModule } from '@app/metrics';
 import { GenerationProcessor } from './generation.processor';
 import { MaintenanceProcessor } from './maintenance.processor';
+import { MetricsServer } from './metrics-server.service';
 import { WorkerLoggerModule } from './logger.module';
 
 const processors = [GenerationProcessor, MaintenanceProcessor];
@@ -16,8 +18,10 @@ const processors = [GenerationProcessor, MaintenanceProcessor];
     WorkerLoggerModule,
     DatabaseModule,
     RedisModule,
+    HealthModule,
+    MetricsModule,
     GenerationModule,
   ],
-  providers: processors,
+  providers: [...processors, MetricsServer],
 })
 export class WorkerModule {}

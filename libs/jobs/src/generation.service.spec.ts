@@ -1,5 +1,6 @@
 import { GenerationConfig, RealtimeConfig } from '@app/config';
 import { LlmProvider, LlmServerError } from '@app/llm';
+import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
 import { strictMock } from '@app/testing';
 import { ABORT_LOCK_LOST, ABORT_SHUTDOWN } from './failure-policy';
@@ -47,6 +48,7 @@ describe(GenerationService.name, () => {
   let finisher: jest.Mocked<JobFinisher>;
   let llm: jest.Mocked<LlmProvider>;
   let events: jest.Mocked<PubSubService>;
+  let metrics: jest.Mocked<MetricsService>;
   const config = { attempts: 3, backoffMs: 1000, outageMaxMs: 3_600_000, outageBackoffMaxMs: 30_000 } as GenerationConfig;
 
   beforeEach(() => {
@@ -54,9 +56,12 @@ describe(GenerationService.name, () => {
     ledger = strictMock(JobLedgerRepository);
     finisher = strictMock(JobFinisher);
     events = strictMock(PubSubService);
-    llm = { name: 'offline', generate: jest.fn(() => Promise.reject(new Error('unexpected call: generate'))) } as unknown as jest.Mocked<LlmProvider>;
+    metrics = strictMock(MetricsService);
+    metrics.generationFinished.mockReturnValue();
+    metrics.generationFailed.mockReturnValue();
+    llm = { name: 'offline', model: 'offline', generate: jest.fn(() => Promise.reject(new Error('unexpected call: generate'))) } as unknown as jest.Mocked<LlmProvider>;
     events.publish.mockResolvedValue();
-    sut = new GenerationService(jobs, ledger, finisher, llm, events, { deltaIntervalMs: 10 } as RealtimeConfig, config);
+    sut = new GenerationService(jobs, ledger, finisher, llm, events, metrics, { deltaIntervalMs: 10 } as RealtimeConfig, config);
   });
 
   const startsFirstDelivery = () => {
@@ -84,6 +89,8 @@ describe(GenerationService.name, () => {
     const deltas = events.publish.mock.calls.filter(([event]) => event === 'job_delta').map(([, , body]) => body as { text: string; delivery: number; attempt: number });
     expect(deltas.map((delta) => delta.text).join('')).toBe('Hello world');
     expect(deltas.every((delta) => delta.delivery === 1 && delta.attempt === 1)).toBe(true);
+    expect(metrics.generationFinished).toHaveBeenCalledWith({ model: 'offline', durationMs: 5, usage: undefined });
+    expect(metrics.generationFailed).not.toHaveBeenCalled();
   });
 
   it('writes the processing status to the record before announcing it', async () => {
@@ -178,6 +185,8 @@ describe(GenerationService.name, () => {
     expect(await sut.deliver(payload)).toEqual({ action: 'retry', delayMs: 1000, message: 'LLM provider answered 500' });
     expect(ledger.countVerdict).toHaveBeenCalledWith('job-1', 1, 'failures');
     expect(events.publish).toHaveBeenCalledWith('job_status', payload.userId, { jobId: 'job-1', status: 'queued', attempt: 1 });
+    expect(metrics.generationFailed).toHaveBeenCalledWith('offline', expect.any(LlmServerError));
+    expect(metrics.generationFinished).not.toHaveBeenCalled();
   });
 
   it('writes the retry to the record before announcing it', async () => {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { isDependencyDown } from '@app/common';
 import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } from '@app/config';
 import { LlmProvider } from '@app/llm';
+import { MetricsService } from '@app/metrics';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
 import { decideFailure, FailureLimits, Verdict } from './failure-policy';
 import { JobFinisher } from './job-finisher.service';
@@ -40,6 +41,7 @@ export class GenerationService {
     private readonly finisher: JobFinisher,
     private readonly llm: LlmProvider,
     private readonly events: PubSubService,
+    private readonly metrics: MetricsService,
     @Inject(realtimeConfig.KEY) private readonly realtime: RealtimeConfig,
     @Inject(generationConfig.KEY) config: GenerationConfig,
   ) {
@@ -96,6 +98,7 @@ export class GenerationService {
     });
     try {
       const result = await this.llm.generate({ prompt: job.prompt, contentType: job.contentType, correlationId, signal, onDelta: (text) => deltas.push(text) });
+      this.metrics.generationFinished({ model: result.model, durationMs: result.durationMs, usage: result.usage });
       return {
         generatedContent: result.text,
         provider: result.provider,
@@ -105,6 +108,9 @@ export class GenerationService {
         finishReason: result.finishReason,
         generationId: result.generationId,
       };
+    } catch (error) {
+      this.metrics.generationFailed(this.llm.model, error);
+      throw error;
     } finally {
       // Deltas are best-effort (job_completed carries the full text): a failed one must not cost the generation.
       await deltas.close().catch(() => undefined);

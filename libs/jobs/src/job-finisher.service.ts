@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobRecord, JobRepository } from './job.repository';
@@ -17,6 +18,7 @@ export class JobFinisher {
     private readonly ledger: JobLedgerRepository,
     private readonly slots: JobSlotsRepository,
     private readonly events: PubSubService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** Returns the finished record; undefined when the record is gone (nothing left to tell anyone). */
@@ -26,6 +28,7 @@ export class JobFinisher {
         ? await this.jobs.markCompleted(jobId, outcome.result, outcome.attempts)
         : await this.jobs.markFailed(jobId, outcome.error, outcome.attempts);
     // Undefined: an earlier finisher stored it (the conditional update found nothing to change), or it is gone.
+    if (stored) this.countFinished(stored);
     const job = stored ?? (await this.jobs.findByJobId(jobId));
     if (job) {
       if (job.status !== 'completed' && job.status !== 'failed') throw new Error(`Job ${jobId} is still ${job.status} after storing its outcome`);
@@ -34,6 +37,12 @@ export class JobFinisher {
     }
     await this.ledger.markDone(jobId);
     return job;
+  }
+
+  /** Counted by the finisher whose update stored the outcome, so once per job. */
+  private countFinished(job: JobRecord): void {
+    const durationMs = job.completedAt && job.createdAt ? job.completedAt.getTime() - job.createdAt.getTime() : undefined;
+    this.metrics.jobFinished({ status: job.status as 'completed' | 'failed', contentType: job.contentType, durationMs });
   }
 
   /** The terminal job_status and job_completed, each at most once per job whoever calls. */

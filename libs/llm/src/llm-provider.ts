@@ -28,5 +28,7 @@ export interface GenerationResult {
 /** The LLM behind one interface; the abstract class is the DI token. Failures are `LlmError`s. */
 export abstract class LlmProvider {
   abstract readonly name: 'openrouter' | 'offline';
+  /** The model asked for first (an answer may come from a fallback model: `GenerationResult.model`). */
+  abstract readonly model: string;
   abstract generate(request: GenerationRequest): Promise<GenerationResult>;
 }

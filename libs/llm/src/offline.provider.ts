@@ -23,6 +23,7 @@ export interface OfflineProviderOptions {
  */
 export class OfflineProvider extends LlmProvider {
   readonly name = 'offline' as const;
+  readonly model = 'offline';
   private readonly maxOutputChars: number;
 
   constructor(options: OfflineProviderOptions = {}) {

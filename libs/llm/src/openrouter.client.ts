@@ -87,10 +87,12 @@ export function outputBounds(maxChars: number): OutputBounds {
  */
 export class OpenRouterClient extends LlmProvider {
   readonly name = 'openrouter' as const;
+  readonly model: string;
   private readonly bounds: OutputBounds;
 
   constructor(private readonly config: OpenRouterConfig) {
     super();
+    this.model = config.model;
     this.bounds = outputBounds(config.maxOutputChars);
   }
 

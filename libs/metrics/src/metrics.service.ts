@@ -4,7 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { LlmError, LlmErrorCode } from '@app/llm';
 
 /** BullMQ states `aicg_queue_jobs` reports, in getJobCounts' names. */
-export const QUEUE_STATES = ['waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'completed', 'failed', 'paused'] as const;
+export const QUEUE_STATES = ['waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 export type QueueCounts = Partial<Record<string, number>>;
 
 /** A scrape waits this long for BullMQ's counts, then reports none rather than hanging Prometheus. */

@@ -3,6 +3,7 @@ import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGatew
 import { Server, Socket } from 'socket.io';
 import { AuthService, AuthUser, bearerToken } from '@app/auth';
 import { DomainError } from '@app/common';
+import { MetricsService } from '@app/metrics';
 import { ClientEventMap, ClientEventMeta, ClientEventName, ClientSender, ClientSession, ClientSessionsService, parseStreamId } from '@app/pubsub';
 
 export const AUTHENTICATION_ERROR = 'Authentication error';
@@ -34,6 +35,7 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
   constructor(
     private readonly auth: AuthService,
     private readonly sessions: ClientSessionsService,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** The one place a client event leaves the server: to one socket, when its session says so (replay order, no duplicates). */
@@ -56,12 +58,14 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
   }
 
   handleConnection(socket: ClientSocket): void {
+    this.metrics.socketConnected();
     const { user, lastEventId } = socket.data;
     socket.data.session = this.sessions.open(user.id, socket.id, { lastEventId });
     this.scheduleExpiry(socket);
   }
 
   handleDisconnect(socket: ClientSocket): void {
+    this.metrics.socketDisconnected();
     clearTimeout(socket.data.expiryTimer);
     if (socket.data.session) this.sessions.close(socket.data.session);
   }
