@@ -1,3 +1,5 @@
+export * from './admin-jobs.service';
+export * from './dto/admin-jobs.dto';
 export * from './dto/generate-content.dto';
 export * from './failure-policy';
 export * from './generation.module';

@@ -6,6 +6,11 @@ import { JobRecord, JobRepository } from './job.repository';
 import { JobSlotsRepository } from './job-slots.repository';
 import { JobOutcome } from './job.types';
 
+/** Each run of a job (the first, then one per admin retry) announces its end once; the first run's keys are unchanged. */
+function onceKey(job: JobRecord, name: string): string {
+  return job.retries ? `${job.jobId}:r${job.retries}:${name}` : `${job.jobId}:${name}`;
+}
+
 /**
  * Brings a decided outcome home: the record, the user's slot, the announcement, then the ledger's
  * "done". Every step is idempotent, so a redelivery, BullMQ's failure hook and the reconciler may all
@@ -48,7 +53,7 @@ export class JobFinisher {
   /** The terminal job_status and job_completed, each at most once per job whoever calls. */
   private async announce(job: JobRecord): Promise<void> {
     const status = job.status as 'completed' | 'failed';
-    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status, attempt: job.attempts }, { once: `${job.jobId}:status:${status}` });
+    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status, attempt: job.attempts }, { once: onceKey(job, `status:${status}`) });
     await this.events.publish(
       'job_completed',
       job.userId,
@@ -59,7 +64,7 @@ export class JobFinisher {
         ...(status === 'completed' ? { generatedContent: job.generatedContent } : { error: job.error }),
         completedAt: (job.completedAt ?? new Date()).toISOString(),
       },
-      { correlationId: job.correlationId, once: `${job.jobId}:job_completed` },
+      { correlationId: job.correlationId, once: onceKey(job, 'job_completed') },
     );
   }
 }

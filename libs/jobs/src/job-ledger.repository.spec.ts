@@ -74,4 +74,29 @@ describe(JobLedgerRepository.name, () => {
     expect(await sut.settlingBefore(Date.now() + 1, 1000)).not.toContain(b);
     expect(await sut.forget([])).toBe(0);
   });
+
+  it('reopens a done job for a retry once: outcome and verdicts go, deliveries and attempts keep counting', async () => {
+    const id = jobId();
+    const { delivery } = await sut.begin(id);
+    await sut.startAttempt(id, delivery);
+    await sut.countVerdict(id, delivery, 'failures');
+    await sut.settle(id, failed('provider said no'), delivery);
+    expect(await sut.reopen(id)).toBe(false); // kept but not yet stored and announced
+    await sut.markDone(id);
+
+    expect(await sut.reopen(id)).toBe(true);
+    expect(await sut.reopen(id)).toBe(false); // a racing second retry
+    expect(await sut.settlingBefore(Date.now() + 1, 1000)).not.toContain(id);
+    const next = await sut.begin(id);
+    expect(next).toMatchObject({ delivery: delivery + 1, done: false, attempts: 1, failures: 0, pauses: 0 });
+    expect(next.outcome).toBeUndefined();
+    expect(await sut.startAttempt(id, next.delivery)).toBe(2);
+  });
+
+  it('reopens a job whose ledger is gone (expired, or never queued)', async () => {
+    const id = jobId();
+    expect(await sut.reopen(id)).toBe(true);
+    expect(await sut.reopen(id)).toBe(false);
+    expect((await sut.begin(id)).delivery).toBe(1);
+  });
 });

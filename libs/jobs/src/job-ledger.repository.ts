@@ -63,6 +63,20 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1
 `;
 
+/**
+ * Opens a failed job for an admin's retry: only a job that is done (or whose ledger expired) is opened,
+ * so two racing retries cannot both win. Its outcome and verdict counts go, `delivery` and `attempts`
+ * stay (a delivery number is never reused, attempts keep counting). ARGV: ttl, jobId.
+ */
+const REOPEN = `
+if redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HGET', KEYS[1], 'done') ~= '1' then return 0 end
+redis.call('HDEL', KEYS[1], 'done', 'outcome', 'failures', 'pauses', 'blockedSince')
+redis.call('HINCRBY', KEYS[1], 'reopened', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[2])
+return 1
+`;
+
 interface LedgerCommands {
   jobLedgerBegin(key: string, ttlMs: number): Promise<[number, string, ...(string | null)[]]>;
   jobLedgerStartAttempt(key: string, delivery: number): Promise<number>;
@@ -70,6 +84,7 @@ interface LedgerCommands {
   jobLedgerSettle(key: string, settling: string, delivery: string, outcome: string, now: number, ttlMs: number, jobId: string): Promise<string | null>;
   jobLedgerBlocked(key: string, now: number, ttlMs: number): Promise<string>;
   jobLedgerDone(key: string, settling: string, jobId: string, ttlMs: number): Promise<number>;
+  jobLedgerReopen(key: string, settling: string, ttlMs: number, jobId: string): Promise<number>;
 }
 
 /** What one delivery learns when it starts. */
@@ -106,6 +121,7 @@ export class JobLedgerRepository {
       jobLedgerSettle: { keys: 2, lua: SETTLE },
       jobLedgerBlocked: { keys: 1, lua: BLOCKED },
       jobLedgerDone: { keys: 2, lua: DONE },
+      jobLedgerReopen: { keys: 2, lua: REOPEN },
     });
   }
 
@@ -160,6 +176,11 @@ export class JobLedgerRepository {
   /** The outcome is stored, the slot released and the user told. */
   async markDone(jobId: string): Promise<void> {
     await this.redis.jobLedgerDone(this.key(jobId), jobKeys.settling(this.prefix), jobId, DONE_TTL_MS);
+  }
+
+  /** A fresh ledger for a retried job, so the worker runs it again; false while it is not done (unfinished, or retried already). */
+  async reopen(jobId: string): Promise<boolean> {
+    return (await this.redis.jobLedgerReopen(this.key(jobId), jobKeys.settling(this.prefix), LEDGER_TTL_MS, jobId)) === 1;
   }
 
   /** Jobs whose outcome was kept before `before` (ms) and is still not stored or announced. */

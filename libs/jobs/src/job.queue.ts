@@ -51,6 +51,16 @@ export class JobQueue implements OnApplicationShutdown {
     return job ? { reason: job.failedReason ?? '', stalled: job.stalledCounter ?? 0 } : undefined;
   }
 
+  /** How many jobs BullMQ holds in each state. */
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'waiting-children', 'completed', 'failed');
+  }
+
+  /** Workers connected to the queue now (BullMQ names their Redis connections). */
+  async workerCount(): Promise<number> {
+    return (await this.queue.getWorkers()).length;
+  }
+
   /** Queues a job again that BullMQ lost or finished without a record outcome; its old BullMQ entry goes first. */
   async requeue(payload: JobPayloadMap['generate']): Promise<void> {
     await this.queue.remove(payload.jobId);

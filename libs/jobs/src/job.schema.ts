@@ -29,6 +29,8 @@ export class Job {
   @Prop() durationMs?: number;
   @Prop() finishReason?: string;
   @Prop() generationId?: string;
+  /** How often an admin queued the job again after it failed (POST /admin/jobs/:jobId/retry). */
+  @Prop() retries?: number;
   createdAt!: Date;
   updatedAt!: Date;
 }

@@ -40,6 +40,8 @@ export interface JobView {
   usage?: TokenUsage;
   durationMs?: number;
   finishReason?: string;
+  /** How often an admin queued the job again after it failed. */
+  retries?: number;
 }
 
 /** What a successful generation stores on the record. */

@@ -1,18 +1,32 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { generationConfig, redisConfig } from '@app/config';
+import { generationConfig, mongoConfig, redisConfig } from '@app/config';
 import { ContentModule } from '@app/content';
+import { PubSubModule } from '@app/pubsub';
+import { AdminJobsRepository } from './admin-jobs.repository';
+import { AdminJobsService } from './admin-jobs.service';
 import { IdempotencyRepository } from './idempotency.repository';
+import { JobLedgerRepository } from './job-ledger.repository';
 import { JobSlotsRepository } from './job-slots.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { jobModels } from './job.schema';
 import { JobsService } from './jobs.service';
 
-/** The API side: enqueue, read and save jobs. Needs the global RedisModule. */
+const services = [JobsService, AdminJobsService];
+const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
+
+/** The API side: enqueue, read and save jobs; admins' queries and retries. Needs the global RedisModule. */
 @Module({
-  imports: [ConfigModule.forFeature(generationConfig), ConfigModule.forFeature(redisConfig), jobModels, ContentModule],
-  providers: [JobsService, JobRepository, JobSlotsRepository, IdempotencyRepository, JobQueue],
-  exports: [JobsService],
+  imports: [
+    ConfigModule.forFeature(generationConfig),
+    ConfigModule.forFeature(redisConfig),
+    ConfigModule.forFeature(mongoConfig),
+    jobModels,
+    ContentModule,
+    PubSubModule,
+  ],
+  providers: [...services, ...repositories],
+  exports: [JobsService, AdminJobsService],
 })
 export class JobsModule {}

@@ -151,8 +151,11 @@ export class JobsService {
     throw new DomainError('INVALID_ARGUMENT', problem, { details: [{ field: 'prompt', errors: [problem] }] });
   }
 
-  /** One of the user's unfinished-job slots; at the cap, slots whose job ended without freeing them are freed first. */
-  private async acquireSlot(userId: string, jobId: string): Promise<void> {
+  /**
+   * One of the user's unfinished-job slots; at the cap, slots whose job ended without freeing them are
+   * freed first. TOO_MANY_ACTIVE_JOBS beyond (also for an admin's retry of a failed job).
+   */
+  async acquireSlot(userId: string, jobId: string): Promise<void> {
     const cap = this.config.maxActiveJobsPerUser;
     if (await this.slots.acquire(userId, jobId, cap)) return;
     if ((await this.freeLeakedSlots(userId)) > 0 && (await this.slots.acquire(userId, jobId, cap))) return;
