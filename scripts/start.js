@@ -5,6 +5,7 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { ROOT, freePort, portAnswers, startFerretDb, startRedis, stopProcess, hasBinary } = require('./services');
+const { prettyLogs, prettyStream } = require('./pretty-logs');
 
 const log = (message) => console.log(`[start] ${message}`);
 const fail = (message) => {
@@ -50,7 +51,10 @@ async function redisUrl() {
 function run(name, entry, env) {
   const file = path.join(ROOT, 'dist', entry);
   if (!fs.existsSync(file)) fail(`${file} is missing: run npm run build`);
-  const child = spawn(process.execPath, ['--enable-source-maps', file], { env, stdio: 'inherit' });
+  // Each process logs at LOG_LEVEL; at a terminal its JSON lines are shown readable.
+  const pretty = prettyLogs() ? prettyStream(name) : undefined;
+  const child = spawn(process.execPath, ['--enable-source-maps', file], { env, stdio: ['inherit', pretty ? 'pipe' : 'inherit', 'inherit'] });
+  if (pretty) child.stdout.pipe(pretty);
   child.once('exit', (code, signal) => {
     if (!stopping) {
       console.error(`[start] ${name} exited (${signal ?? code}); stopping everything`);
