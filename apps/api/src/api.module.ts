@@ -6,6 +6,7 @@ import { appConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
 import { MetricsModule } from '@app/metrics';
+import { AdminController } from './admin/admin.controller';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthController } from './auth/auth.controller';
 import { ContentController } from './content/content.controller';
@@ -16,7 +17,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { RealtimeModule } from './realtime/realtime.module';
 
-const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, MetricsController];
+const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, AdminController, MetricsController];
 
 @Module({
   imports: [

@@ -55,6 +55,7 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
       );
     });
     this.sessions.start(this);
+    this.auth.onUserChanged((userId) => void this.disconnectIfInactive(userId));
   }
 
   handleConnection(socket: ClientSocket): void {
@@ -84,6 +85,24 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
       this.logger.warn(`Socket authentication failed: ${(error as Error).message}`);
       throw new Error('Service unavailable');
     }
+  }
+
+  /**
+   * A user changed (deactivated, on any instance): this instance's sockets of that user are cut unless
+   * the user is still active. One check per change heard, and only when the user has a socket here.
+   */
+  private async disconnectIfInactive(userId: string): Promise<void> {
+    // Changes are rare, so a scan of this instance's sockets beats a per-user index kept on every connect.
+    const sockets = [...this.server.sockets.sockets.values()].filter((socket) => socket.data.user?.id === userId);
+    if (sockets.length === 0) return;
+    try {
+      if (await this.auth.isActive(userId)) return;
+    } catch (error) {
+      // The database is down: keep the sockets; the token's expiry still ends them.
+      this.logger.warn(`Could not check user ${userId} after a change: ${(error as Error).message}`);
+      return;
+    }
+    for (const socket of sockets) socket.disconnect(true);
   }
 
   private scheduleExpiry(socket: ClientSocket): void {
