@@ -1,5 +1,6 @@
 import { appConfig } from './app.config';
 import { authConfig } from './auth.config';
+import { generationConfig } from './generation.config';
 import { openRouterConfig } from './openrouter.config';
 import { redisConfig } from './redis.config';
 import { ConfigValidationError } from './validate-env';
@@ -71,5 +72,12 @@ describe('configuration', () => {
     expect(() => load(authConfig, { NODE_ENV: 'production', JWT_SECRET: 'short' })).toThrow(/at least 32 random bytes/);
     const strong = 'q8Zr3LkP0vX2mN7tB5wY9cH4jF6gD1sA-e_TuIoQ';
     expect(load(authConfig, { NODE_ENV: 'production', JWT_SECRET: strong }).jwtSecret).toBe(strong);
+  });
+
+  it('reads the retention and how often its cleanup runs, 1 s at the least', () => {
+    expect(load(generationConfig, {})).toMatchObject({ retentionMs: 30 * 24 * 3600_000, cleanupIntervalMs: 3600_000 });
+    expect(load(generationConfig, { JOB_RETENTION_MS: '1000', CLEANUP_INTERVAL_MS: '1000' })).toMatchObject({ retentionMs: 1000, cleanupIntervalMs: 1000 });
+    expect(() => load(generationConfig, { CLEANUP_INTERVAL_MS: '999' })).toThrow(/CLEANUP_INTERVAL_MS must be an integer between 1000 and/);
+    expect(() => load(generationConfig, { JOB_RETENTION_MS: '30d' })).toThrow(/JOB_RETENTION_MS must be an integer between 1000 and .* \(got "30d"\)/);
   });
 });
