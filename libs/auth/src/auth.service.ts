@@ -75,8 +75,11 @@ export class AuthService {
     return (await this.activeUser(userId)) !== undefined;
   }
 
-  /** Calls `listener` with the id of every user changed through this service, on any API instance. */
-  onUserChanged(listener: (userId: string) => void): void {
+  /**
+   * Calls `listener` with the id of every user changed through this service, on any API instance; with
+   * undefined when changes may have been missed (this instance could not hear them for a while).
+   */
+  onUserChanged(listener: (userId?: string) => void): void {
     this.cache.onChange(listener);
   }
 

@@ -43,12 +43,23 @@ describe(UserCache.name, () => {
   });
 
   it('tells change listeners on every instance which user changed', async () => {
-    const heard: string[] = [];
+    const heard: (string | undefined)[] = [];
     second.onChange((userId) => heard.push(userId));
 
     await first.invalidate('u4');
 
     await until(() => heard.includes('u4'), 'the other instance to hear the change');
+  });
+
+  it('tells change listeners that anyone may have changed when it hears the channel again after a gap', async () => {
+    const heard: (string | undefined)[] = [];
+    first.onChange((userId) => heard.push(userId));
+    const cache = first as unknown as { deafen(): void; listen(): Promise<void> };
+
+    cache.deafen();
+    await cache.listen();
+
+    expect(heard).toEqual([undefined]);
   });
 
   it('does not cache a read that overlapped an invalidation', async () => {

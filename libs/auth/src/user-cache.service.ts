@@ -18,7 +18,9 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
   private listening = false;
   /** Grows with every invalidation heard: a read that overlapped one is not cached. */
   private generation = 0;
-  private readonly changeListeners: ((userId: string) => void)[] = [];
+  /** Called with a user's id, or with undefined after the channel was not heard for a while (anyone may have changed). */
+  private readonly changeListeners: ((userId?: string) => void)[] = [];
+  private heardBefore = false;
 
   constructor(
     @Inject(RedisConnection) private readonly redis: RedisConnection,
@@ -58,8 +60,11 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
     if (this.listening && version === this.generation) this.users?.set(user._id, user);
   }
 
-  /** Calls `listener` with every changed user's id this instance hears of (its own changes included, through the channel). */
-  onChange(listener: (userId: string) => void): void {
+  /**
+   * Calls `listener` with every changed user's id this instance hears of (its own changes included,
+   * through the channel), and with undefined when the channel is heard again after a gap: changes may have been missed.
+   */
+  onChange(listener: (userId?: string) => void): void {
     this.changeListeners.push(listener);
   }
 
@@ -81,6 +86,8 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
       this.users?.clear();
       this.generation++;
       this.listening = true;
+      if (this.heardBefore) this.changeListeners.forEach((listener) => listener(undefined));
+      this.heardBefore = true;
     } catch (error) {
       this.logger.warn(`Could not subscribe to user changes: ${(error as Error).message}`);
     }

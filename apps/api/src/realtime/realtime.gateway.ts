@@ -89,20 +89,27 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
 
   /**
    * A user changed (deactivated, on any instance): this instance's sockets of that user are cut unless
-   * the user is still active. One check per change heard, and only when the user has a socket here.
+   * the user is still active. One check per change heard and user with a socket here, none per message;
+   * after a gap in hearing changes (undefined) every connected user is checked once.
    */
-  private async disconnectIfInactive(userId: string): Promise<void> {
+  private async disconnectIfInactive(userId?: string): Promise<void> {
     // Changes are rare, so a scan of this instance's sockets beats a per-user index kept on every connect.
-    const sockets = [...this.server.sockets.sockets.values()].filter((socket) => socket.data.user?.id === userId);
-    if (sockets.length === 0) return;
-    try {
-      if (await this.auth.isActive(userId)) return;
-    } catch (error) {
-      // The database is down: keep the sockets; the token's expiry still ends them.
-      this.logger.warn(`Could not check user ${userId} after a change: ${(error as Error).message}`);
-      return;
+    const byUser = new Map<string, ClientSocket[]>();
+    for (const socket of this.server.sockets.sockets.values()) {
+      const id = socket.data.user?.id;
+      if (!id || (userId !== undefined && id !== userId)) continue;
+      byUser.set(id, [...(byUser.get(id) ?? []), socket]);
     }
-    for (const socket of sockets) socket.disconnect(true);
+    for (const [id, sockets] of byUser) {
+      try {
+        if (await this.auth.isActive(id)) continue;
+      } catch (error) {
+        // The database is down: keep the sockets; the token's expiry still ends them.
+        this.logger.warn(`Could not check user ${id} after a change: ${(error as Error).message}`);
+        continue;
+      }
+      for (const socket of sockets) socket.disconnect(true);
+    }
   }
 
   private scheduleExpiry(socket: ClientSocket): void {
