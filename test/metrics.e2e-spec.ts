@@ -111,4 +111,16 @@ describe('Metrics (API /metrics and the worker metrics server)', () => {
     expect(body).toContain('# TYPE nodejs_heap_size_used_bytes gauge');
     expect(body).not.toContain(jobId);
   });
+
+  it('starts a second worker on a taken metrics port without its metrics server, saying so', async () => {
+    const port = new URL(workerUrl).port;
+    const second = await startWorker(testEnv('metrics', { METRICS_TOKEN, WORKER_METRICS_PORT: port }));
+    try {
+      const refused = new RegExp(`Metrics server not started on port ${port}: .*EADDRINUSE`);
+      await waitFor(() => (refused.test(second.output()) ? true : undefined), () => `the refusal in the second worker's log:\n${second.output()}`);
+      expect((await http(workerUrl, 'GET', '/health')).status).toBe(200);
+    } finally {
+      await second.stop('SIGKILL');
+    }
+  });
 });
