@@ -50,6 +50,8 @@ describe('Metrics (API /metrics and the worker metrics server)', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(allowed.body).toContain('# TYPE process_cpu_seconds_total counter');
+    // The API reads the queue's counts too, so queue depth shows while no worker runs.
+    expect(sample(allowed.body, 'aicg_queue_jobs{state="waiting"}')).toEqual(expect.any(Number));
   });
 
   it('labels request durations with the route template, never with raw ids or unknown paths', async () => {

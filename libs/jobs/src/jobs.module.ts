@@ -12,8 +12,9 @@ import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { jobModels } from './job.schema';
 import { JobsService } from './jobs.service';
+import { QueueMetrics } from './queue-metrics.service';
 
-const services = [JobsService, AdminJobsService];
+const services = [JobsService, AdminJobsService, QueueMetrics];
 const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
 
 /** The API side: enqueue, read and save jobs; admins' queries and retries. Needs the global RedisModule. */
