@@ -6,6 +6,7 @@ import { appConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
 import { MetricsModule } from '@app/metrics';
+import { AdminSessionController } from './admin/admin-session.controller';
 import { AdminController } from './admin/admin.controller';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthController } from './auth/auth.controller';
@@ -17,7 +18,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { RealtimeModule } from './realtime/realtime.module';
 
-const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, AdminController, MetricsController];
+const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, AdminController, AdminSessionController, MetricsController];
 
 @Module({
   imports: [

@@ -9,6 +9,7 @@ import { assignRequestIds } from './common/request-id';
 import { addSecurityHeaders } from './common/security-headers';
 import { createValidationPipe } from './common/validation.pipe';
 import { SocketIoAdapter } from './realtime/socket-io.adapter';
+import { QUEUE_BOARD_PATH, registerQueueBoard } from './admin/queue-board';
 
 export const BODY_LIMIT_BYTES = 100 * 1024;
 const DOCS_PATH = 'docs';
@@ -20,7 +21,8 @@ export async function configureApp(app: NestFastifyApplication): Promise<void> {
   observeRequestDurations(app);
   app.useLogger(app.get(Logger));
   acceptJsonBodiesOnly(app);
-  await addSecurityHeaders(app, { isProduction: config.isProduction, docsPath: DOCS_PATH });
+  await addSecurityHeaders(app, { isProduction: config.isProduction, docsPath: DOCS_PATH, boardPath: QUEUE_BOARD_PATH });
+  await registerQueueBoard(app);
   app.enableCors({ origin: config.corsOrigins, credentials: true });
   app.useWebSocketAdapter(new SocketIoAdapter(app, { corsOrigins: config.corsOrigins, maxMessageBytes: app.get<RealtimeConfig>(realtimeConfig.KEY).maxMessageBytes }));
   app.useGlobalPipes(createValidationPipe());

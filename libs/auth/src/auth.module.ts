@@ -5,6 +5,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { MongooseModule } from '@nestjs/mongoose';
 import { adminConfig, authConfig, AuthConfig, mongoConfig, redisConfig } from '@app/config';
 import { AdminGuard } from './admin.guard';
+import { AdminSessionService } from './admin-session.service';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { PasswordHasher } from './password';
@@ -13,7 +14,7 @@ import { JWT_ALGORITHM } from './auth.types';
 import { User, UserSchema } from './user.schema';
 import { UserRepository } from './user.repository';
 
-const services = [AuthService, PasswordHasher, JwtAuthGuard, AdminGuard, UserCache];
+const services = [AuthService, AdminSessionService, PasswordHasher, JwtAuthGuard, AdminGuard, UserCache];
 const repositories = [UserRepository];
 
 @Module({
@@ -38,6 +39,6 @@ const repositories = [UserRepository];
     }),
   ],
   providers: [...services, ...repositories],
-  exports: [AuthService, JwtAuthGuard, AdminGuard],
+  exports: [AuthService, AdminSessionService, JwtAuthGuard, AdminGuard],
 })
 export class AuthModule {}

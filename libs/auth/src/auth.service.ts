@@ -91,6 +91,8 @@ export class AuthService {
     } catch {
       throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
     }
+    // An admin session value (same key, own audience) is for the admin pages' cookie only.
+    if (payload.aud !== undefined || payload.typ !== undefined) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
     const user = await this.userForPayload(payload);
     return { ...user, expiresAt: payload.exp ? new Date(payload.exp * 1000) : undefined };
   }

@@ -12,6 +12,9 @@ export interface JwtPayload {
   sub: string;
   iat?: number;
   exp?: number;
+  /** Set on admin session values only (AdminSessionService); API tokens carry neither. */
+  aud?: string | string[];
+  typ?: string;
 }
 
 /** Pinned so a token signed with another algorithm (or "none") is never accepted. */

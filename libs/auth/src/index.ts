@@ -1,4 +1,5 @@
 export * from './admin.guard';
+export * from './admin-session.service';
 export * from './auth.module';
 export * from './auth.service';
 export * from './auth.types';

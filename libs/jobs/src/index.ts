@@ -9,3 +9,4 @@ export * from './job-retention.service';
 export * from './job.types';
 export * from './jobs.module';
 export * from './jobs.service';
+export * from './queue-board.service';

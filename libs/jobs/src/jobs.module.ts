@@ -12,9 +12,10 @@ import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { jobModels } from './job.schema';
 import { JobsService } from './jobs.service';
+import { QueueBoardService } from './queue-board.service';
 import { QueueMetrics } from './queue-metrics.service';
 
-const services = [JobsService, AdminJobsService, QueueMetrics];
+const services = [JobsService, AdminJobsService, QueueMetrics, QueueBoardService];
 const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
 
 /** The API side: enqueue, read and save jobs; admins' queries and retries. Needs the global RedisModule. */
@@ -28,6 +29,6 @@ const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, Jo
     PubSubModule,
   ],
   providers: [...services, ...repositories],
-  exports: [JobsService, AdminJobsService],
+  exports: [JobsService, AdminJobsService, QueueBoardService],
 })
 export class JobsModule {}

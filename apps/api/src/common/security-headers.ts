@@ -16,19 +16,29 @@ const DOCS_CSP = {
   frameAncestors: ["'none'"],
 };
 
+/** Bull Board (/admin/queues): its scripts and styles, inline styles, the UI's web fonts, its API calls to itself. */
+const BOARD_CSP = {
+  ...DOCS_CSP,
+  styleSrc: ["'self'", "'unsafe-inline'", 'https://fonts.googleapis.com'],
+  fontSrc: ["'self'", 'https://fonts.gstatic.com', 'data:'],
+  connectSrc: ["'self'"],
+};
+
 /**
  * helmet's headers on every answer (nosniff, X-Frame-Options DENY, Referrer-Policy no-referrer, a
  * CSP; HSTS only in production, where TLS is in front), and `Cache-Control: no-store`: answers are
  * per user or live state (and register/login carry a token), never for a shared cache. Call it
- * before Swagger's routes exist, so they get the docs policy.
+ * before Swagger's and the board's routes exist, so they get their policies.
  */
-export async function addSecurityHeaders(app: NestFastifyApplication, options: { isProduction: boolean; docsPath: string }): Promise<void> {
+export async function addSecurityHeaders(app: NestFastifyApplication, options: { isProduction: boolean; docsPath: string; boardPath: string }): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
   const docs = `/${options.docsPath}`;
   // Added before helmet's own onRoute hook, which turns `route.helmet` into the route's settings.
   fastify.addHook('onRoute', (route) => {
     if (route.url === docs || route.url.startsWith(`${docs}/`)) {
       route.helmet = { contentSecurityPolicy: { useDefaults: false, directives: DOCS_CSP } };
+    } else if (route.url === options.boardPath || route.url.startsWith(`${options.boardPath}/`)) {
+      route.helmet = { contentSecurityPolicy: { useDefaults: false, directives: BOARD_CSP } };
     }
   });
   await app.register(helmet, {
