@@ -6,6 +6,7 @@ import { appConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
 import { MetricsModule } from '@app/metrics';
+import { TracingModule } from '@app/tracing';
 import { AdminSessionController } from './admin/admin-session.controller';
 import { AdminController } from './admin/admin.controller';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
@@ -25,6 +26,7 @@ const controllers = [AuthController, HealthController, ContentController, Genera
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: process.env.NODE_ENV === 'test', cache: false }),
     ConfigModule.forFeature(appConfig),
     ApiLoggerModule,
+    TracingModule,
     DatabaseModule,
     RedisModule,
     HealthModule,

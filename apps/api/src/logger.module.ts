@@ -3,6 +3,7 @@ import { IncomingMessage } from 'node:http';
 import { ConfigModule } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import { appConfig, AppConfig } from '@app/config';
+import { traceLogFields, tracingEnabled } from '@app/tracing';
 
 /** Structured JSON logs with a request id; secrets are redacted wherever they could appear. */
 export const ApiLoggerModule = LoggerModule.forRootAsync({
@@ -11,6 +12,8 @@ export const ApiLoggerModule = LoggerModule.forRootAsync({
   useFactory: (config: AppConfig) => ({
     pinoHttp: {
       level: config.logLevel,
+      // With tracing on, each line written inside a trace carries its traceId.
+      mixin: tracingEnabled() ? traceLogFields : undefined,
       // The id common/request-id.ts gave the request (and its response header).
       genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? randomUUID(),
       redact: {

@@ -1,10 +1,13 @@
 import { Logger } from '@nestjs/common';
 import { checkConfiguration, ConfigValidationError, loadDotEnv } from '@app/config';
-import { createApiApp } from './create-app';
+import { startTracing } from '@app/tracing';
 
 async function bootstrap(): Promise<void> {
   loadDotEnv();
   checkConfiguration();
+  // Before the app's modules load: tracing patches http, ioredis and mongodb as they are first required.
+  startTracing('aicg-api');
+  const { createApiApp } = await import('./create-app');
   const app = await createApiApp();
   const port = Number(process.env.PORT ?? 5000);
   await app.listen({ port, host: process.env.HOST ?? '0.0.0.0' });

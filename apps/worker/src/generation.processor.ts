@@ -1,8 +1,9 @@
 import { BeforeApplicationShutdown, Inject, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
-import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import { generationConfig, GenerationConfig } from '@app/config';
 import { ABORT_LOCK_LOST, ABORT_SHUTDOWN, describeQueueFailure, GENERATION_QUEUE, GenerationService, JobName, JobPayloadMap, Verdict } from '@app/jobs';
+import { inConsumerSpan } from '@app/tracing';
 import { settlesWithin } from './settles-within';
 import { generationWorkerOptions } from './worker-options';
 
@@ -41,9 +42,20 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
     return handler(job, token, signal);
   }
 
-  private async generate(job: GenerateJob, token?: string, signal?: AbortSignal): Promise<void> {
-    const verdict = await this.generation.deliver(job.data, { signal });
-    await this.apply(job, token, verdict);
+  /** In a span that continues the trace of the request that queued the job. */
+  private generate(job: GenerateJob, token?: string, signal?: AbortSignal): Promise<void> {
+    const { jobId, correlationId } = job.data;
+    return inConsumerSpan(
+      { queue: GENERATION_QUEUE, jobId, correlationId },
+      job.data,
+      async (span) => {
+        const verdict = await this.generation.deliver(job.data, { signal });
+        span.setAttribute('aicg.verdict', verdict.action);
+        await this.apply(job, token, verdict);
+      },
+      // Moving the job back to the queue is how BullMQ is told "later", not a failure.
+      (error) => !(error instanceof DelayedError) && !(error instanceof RateLimitError),
+    );
   }
 
   private async apply(job: GenerateJob, token: string | undefined, verdict: Verdict): Promise<void> {

@@ -1,7 +1,6 @@
 import { Logger as NestLogger } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { Logger } from 'nestjs-pino';
 import { checkConfiguration, ConfigValidationError, generationConfig, loadDotEnv } from '@app/config';
+import { startTracing } from '@app/tracing';
 
 /** Past the shutdown timeout, jobs get this long to be handed back and connections to close; then the process exits regardless. */
 const EXIT_GRACE_MS = 900;
@@ -11,6 +10,11 @@ async function bootstrap(): Promise<void> {
   // Worker options are read when the processor is loaded, so .env must be in process.env before that.
   loadDotEnv();
   checkConfiguration();
+  // Before the worker's modules load: tracing patches http, ioredis and mongodb as they are first required.
+  startTracing('aicg-worker');
+  // Nest's core loads http, so it comes after tracing too.
+  const { NestFactory } = await import('@nestjs/core');
+  const { Logger } = await import('nestjs-pino');
   const { WorkerModule } = await import('./worker.module');
   const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));

@@ -4,6 +4,7 @@ import { DatabaseModule, HealthModule, RedisModule } from '@app/common';
 import { generationConfig } from '@app/config';
 import { GenerationModule } from '@app/jobs';
 import { MetricsModule } from '@app/metrics';
+import { TracingModule } from '@app/tracing';
 import { GenerationProcessor } from './generation.processor';
 import { MaintenanceProcessor } from './maintenance.processor';
 import { MetricsServer } from './metrics-server.service';
@@ -16,6 +17,7 @@ const processors = [GenerationProcessor, MaintenanceProcessor];
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: process.env.NODE_ENV === 'test', cache: false }),
     ConfigModule.forFeature(generationConfig),
     WorkerLoggerModule,
+    TracingModule,
     DatabaseModule,
     RedisModule,
     HealthModule,

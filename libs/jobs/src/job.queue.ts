@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/commo
 import { Queue } from 'bullmq';
 import { RedisConnection } from '@app/common';
 import { generationConfig, GenerationConfig, redisConfig, RedisConfig } from '@app/config';
+import { inProducerSpan } from '@app/tracing';
 import { GENERATION_QUEUE, JobPayloadMap } from './job.types';
 
 const ADD_TIMEOUT_MS = 2000;
@@ -25,7 +26,12 @@ export class JobQueue implements OnApplicationShutdown {
     this.queue.on('error', (error: Error) => logger.debug(`Queue connection: ${error.message}`));
   }
 
+  /** Queues the job with the current trace context in its payload, so the worker's span joins the request's trace. */
   async addGeneration(payload: JobPayloadMap['generate'], delayMs: number): Promise<void> {
+    await inProducerSpan({ queue: GENERATION_QUEUE, jobId: payload.jobId, correlationId: payload.correlationId }, (carrier) => this.add({ ...payload, ...carrier }, delayMs));
+  }
+
+  private async add(payload: JobPayloadMap['generate'], delayMs: number): Promise<void> {
     const added = this.queue.add('generate', payload, {
       jobId: payload.jobId,
       delay: delayMs,

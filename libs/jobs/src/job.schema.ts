@@ -31,6 +31,8 @@ export class Job {
   @Prop() generationId?: string;
   /** How often an admin queued the job again after it failed (POST /admin/jobs/:jobId/retry). */
   @Prop() retries?: number;
+  /** The OpenTelemetry trace of the request that created the job, when tracing was on. */
+  @Prop() traceId?: string;
   createdAt!: Date;
   updatedAt!: Date;
 }

@@ -1,4 +1,5 @@
 import type { ContentType, JobStatus, TokenUsage } from '@app/common';
+import type { TraceCarrier } from '@app/tracing';
 
 export const GENERATION_QUEUE = 'content-generation';
 /** Housekeeping jobs (the reconciler, the retention cleanup), run by one worker at a time. */
@@ -9,7 +10,8 @@ export const UNFINISHED_STATUSES: JobStatus[] = ['queued', 'processing'];
 
 /** Job name → payload, the one map both the queue and the processor read. */
 export interface JobPayloadMap {
-  generate: { jobId: string; userId: string; correlationId: string };
+  /** The trace context (traceparent) of the request that queued it rides along, when tracing is on. */
+  generate: { jobId: string; userId: string; correlationId: string } & TraceCarrier;
 }
 export type JobName = keyof JobPayloadMap;
 
@@ -42,6 +44,8 @@ export interface JobView {
   finishReason?: string;
   /** How often an admin queued the job again after it failed. */
   retries?: number;
+  /** The OpenTelemetry trace of the request that created it (when tracing is on). */
+  traceId?: string;
 }
 
 /** What a successful generation stores on the record. */

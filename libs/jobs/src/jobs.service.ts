@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ContentType, DomainError, isDependencyDown } from '@app/common';
 import { generationConfig, GenerationConfig } from '@app/config';
 import { ContentItem, ContentService } from '@app/content';
+import { activeTraceId } from '@app/tracing';
 import { IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
@@ -87,6 +88,7 @@ export class JobsService {
         contentType: command.contentType,
         scheduledFor,
         correlationId,
+        traceId: activeTraceId(),
         idempotencyKey: key ? `${command.userId}:${key}` : `none:${jobId}`,
       });
     } catch (error) {

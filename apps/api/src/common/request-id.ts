@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { FastifyRequest } from 'fastify';
+import { annotateRequestSpan } from '@app/tracing';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -21,5 +24,9 @@ export function assignRequestIds(app: NestFastifyApplication): void {
     .addHook('onRequest', async (request, reply) => {
       (request.raw as IncomingMessage & { id?: string }).id = request.id;
       void reply.header('X-Request-Id', request.id);
+      annotateRequestSpan(request.id, request.method, request.routeOptions.url);
     });
 }
+
+/** The request's id (its X-Request-Id) as a handler parameter: it becomes the correlation id of what the request starts. */
+export const RequestId = createParamDecorator((_data: unknown, context: ExecutionContext): string => context.switchToHttp().getRequest<FastifyRequest>().id);

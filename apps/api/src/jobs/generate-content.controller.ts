@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, UseGuards
 import { ApiBearerAuth, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, JwtAuthGuard } from '@app/auth';
 import { EnqueuedJobDto, GenerateContentDto, JobDto, JobsService, ListJobsQueryDto, SavedJobDto, SaveJobDto } from '@app/jobs';
+import { RequestId } from '../common/request-id';
 
 @ApiTags('generate-content')
 @ApiBearerAuth()
@@ -17,8 +18,14 @@ export class GenerateContentController {
   @ApiResponse({ status: 202, type: EnqueuedJobDto })
   @ApiResponse({ status: 429, description: 'Too many unfinished jobs' })
   @ApiResponse({ status: 503, description: 'The queue is unavailable; nothing was recorded' })
-  enqueue(@CurrentUser() user: AuthUser, @Body() body: GenerateContentDto, @Headers('idempotency-key') idempotencyKey?: string): Promise<EnqueuedJobDto> {
-    return this.jobs.enqueue({ userId: user.id, prompt: body.prompt, contentType: body.contentType, idempotencyKey });
+  enqueue(
+    @CurrentUser() user: AuthUser,
+    @Body() body: GenerateContentDto,
+    @RequestId() requestId: string,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ): Promise<EnqueuedJobDto> {
+    // The request id follows the job through the worker's logs and its socket events.
+    return this.jobs.enqueue({ userId: user.id, prompt: body.prompt, contentType: body.contentType, idempotencyKey, correlationId: requestId });
   }
 
   @Get()

@@ -66,6 +66,7 @@ export class JobDto {
   @ApiPropertyOptional({ type: TokenUsage }) usage?: TokenUsage;
   @ApiPropertyOptional() durationMs?: number;
   @ApiPropertyOptional() finishReason?: string;
+  @ApiPropertyOptional({ description: 'The OpenTelemetry trace of the request that created the job (when tracing is on)' }) traceId?: string;
 }
 
 export class SavedJobDto {

@@ -1,0 +1,191 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import Redis from 'ioredis';
+import { userKeyPrefix } from '@app/common';
+import { freePort, ROOT, stopProcess, waitForPort } from '../scripts/services';
+import { http, registerUser } from './support/api';
+import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub } from './support/openrouter-stub';
+import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from './support/otlp-receiver';
+import { Env, testEnv } from './support/test-env';
+import { RunningWorker, startWorker, waitFor } from './support/worker';
+
+const SERVER = 2;
+const CLIENT = 3;
+const PRODUCER = 4;
+const CONSUMER = 5;
+
+/** The API as production runs it (its own process), so the SDK starts before the modules it instruments. */
+async function spawnApi(env: Env): Promise<{ url: string; output(): string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, 'dist/apps/api/src/main.js')], {
+    env: { ...process.env, ...env, PORT: String(port), LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitForPort(port, { child });
+  return { url: `http://127.0.0.1:${port}`, output: () => output, stop: () => stopProcess(child) };
+}
+
+/** The JSON log lines of a process's output. */
+function logLines(output: string): Record<string, any>[] {
+  return output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, any>);
+}
+
+/** Runs one job through API and worker with an X-Request-Id; returns what the checks need. */
+async function runJob(api: { url: string }, requestId: string) {
+  const user = await registerUser(api.url);
+  const accepted = await http(api.url, 'POST', '/generate-content', {
+    token: user.token,
+    body: { prompt: 'A post about traced requests', contentType: 'blog-post' },
+    headers: { 'x-request-id': requestId },
+  });
+  expect(accepted.status).toBe(202);
+  expect(accepted.headers.get('x-request-id')).toBe(requestId);
+  const jobId = accepted.body.jobId as string;
+  const job = await waitFor(async () => {
+    const current = (await http(api.url, 'GET', `/generate-content/${jobId}`, { token: user.token })).body;
+    return current.status === 'completed' ? current : undefined;
+  }, `job ${jobId} to complete`);
+  return { user, jobId, job };
+}
+
+/** The correlation id of the job_completed envelope, as recorded in the user's notification stream. */
+async function completionCorrelationId(env: Env, userId: string, jobId: string): Promise<string | undefined> {
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    const entries = (await redis.xrange(`${userKeyPrefix(env.REDIS_PREFIX, userId)}:notifications`, '-', '+')) as [string, string[]][];
+    for (const [, fields] of entries) {
+      const record: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]] = fields[i + 1];
+      if (record.event === 'job_completed' && JSON.parse(record.payload).jobId === jobId) return record.cid;
+    }
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+describe('Tracing (OpenTelemetry, OTLP/HTTP JSON)', () => {
+  let stub: OpenRouterStub;
+  let receiver: OtlpReceiver;
+
+  beforeAll(async () => {
+    stub = await startOpenRouterStub();
+    receiver = await startOtlpReceiver();
+  });
+  afterAll(async () => {
+    await stub?.close();
+    await receiver?.close();
+  });
+
+  describe('with OTEL_EXPORTER_OTLP_ENDPOINT set', () => {
+    let env: Env;
+    let api: Awaited<ReturnType<typeof spawnApi>>;
+    let worker: RunningWorker;
+
+    beforeAll(async () => {
+      env = testEnv('tracing-on', {
+        ...openRouterStubEnv(stub),
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      });
+      api = await spawnApi(env);
+      worker = await startWorker(env);
+    });
+    afterAll(async () => {
+      await worker?.stop();
+      await api?.stop();
+    });
+
+    it('follows a request through the API, the queue, the worker, the LLM call, MongoDB and Redis in one trace', async () => {
+      const requestId = `trace-${randomUUID()}`;
+      const { user, jobId, job } = await runJob(api, requestId);
+
+      const inTrace = (traceId: string) => receiver.spans.filter((span) => span.traceId === traceId);
+      const find = (spans: ReceivedSpan[], service: string, test: (span: ReceivedSpan) => boolean) => spans.find((span) => span.service === service && test(span));
+      const trace = await waitFor(
+        () => {
+          const consumer = receiver.spans.find((span) => span.service === 'aicg-worker' && span.kind === CONSUMER && span.attributes['messaging.message.id'] === jobId);
+          if (!consumer) return undefined;
+          const spans = inTrace(consumer.traceId);
+          const parts = {
+            consumer,
+            request: find(spans, 'aicg-api', (span) => span.kind === SERVER && span.name === 'POST /generate-content'),
+            producer: find(spans, 'aicg-api', (span) => span.kind === PRODUCER),
+            apiMongo: find(spans, 'aicg-api', (span) => span.attributes['db.system'] === 'mongodb' || span.attributes['db.system.name'] === 'mongodb'),
+            apiRedis: find(spans, 'aicg-api', (span) => span.attributes['db.system'] === 'redis' || span.attributes['db.system.name'] === 'redis'),
+            llm: find(spans, 'aicg-worker', (span) => span.kind === CLIENT && String(span.attributes['url.full'] ?? '').startsWith(stub.url)),
+            workerMongo: find(spans, 'aicg-worker', (span) => span.attributes['db.system'] === 'mongodb' || span.attributes['db.system.name'] === 'mongodb'),
+            workerRedis: find(spans, 'aicg-worker', (span) => span.attributes['db.system'] === 'redis' || span.attributes['db.system.name'] === 'redis'),
+          };
+          return Object.values(parts).every(Boolean) ? (parts as { [K in keyof typeof parts]: ReceivedSpan }) : undefined;
+        },
+        () => `spans of job ${jobId} from both services; received: ${JSON.stringify(receiver.spans.map((span) => [span.service, span.name, span.traceId]))}`,
+      );
+      const traceId = trace.consumer.traceId;
+      // The worker's job span is a child of the API's enqueue, itself inside the request's span.
+      expect(trace.consumer.parentSpanId).toBe(trace.producer.spanId);
+      expect(trace.request.attributes['http.request_id']).toBe(requestId);
+      expect(trace.consumer.attributes['aicg.correlation_id']).toBe(requestId);
+      expect(receiver.requests.every((request) => request.path === '/v1/traces' && request.contentType?.startsWith('application/json'))).toBe(true);
+
+      // The job keeps its trace; the request id is its correlation id up to the socket event's envelope.
+      expect(job.traceId).toBe(traceId);
+      expect(await completionCorrelationId(env, user.id, jobId)).toBe(requestId);
+      const completedLine = logLines(worker.output()).find((line) => line.msg === 'job completed' && line.jobId === jobId);
+      expect(completedLine).toMatchObject({ correlationId: requestId, traceId });
+      // Every line of the request carries its id and the trace id.
+      const requestLines = logLines(api.output()).filter((line) => line.req?.id === requestId);
+      expect(requestLines.length).toBeGreaterThan(0);
+      for (const line of requestLines) expect(line.traceId).toBe(traceId);
+    });
+  });
+
+  describe('without an OTLP endpoint', () => {
+    let env: Env;
+    let api: Awaited<ReturnType<typeof spawnApi>>;
+    let worker: RunningWorker;
+    let silent: OtlpReceiver;
+
+    beforeAll(async () => {
+      silent = await startOtlpReceiver();
+      // Every other OTEL_* variable points at the receiver: without the endpoint none of it may be used.
+      env = testEnv('tracing-off', {
+        ...openRouterStubEnv(stub),
+        OTEL_EXPORTER_OTLP_ENDPOINT: '',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+        OTEL_EXPORTER_OTLP_LOGS_ENDPOINT: `${silent.url}/v1/logs`,
+        OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `${silent.url}/v1/metrics`,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+      });
+      api = await spawnApi(env);
+      worker = await startWorker(env);
+    });
+    afterAll(async () => {
+      await worker?.stop();
+      await api?.stop();
+      await silent?.close();
+    });
+
+    it('sends nothing, stores no traceId, and still makes the request id the correlation id', async () => {
+      const requestId = `untraced-${randomUUID()}`;
+      const { user, jobId, job } = await runJob(api, requestId);
+      expect(job.traceId).toBeUndefined();
+      expect(await completionCorrelationId(env, user.id, jobId)).toBe(requestId);
+      const completedLine = logLines(worker.output()).find((line) => line.msg === 'job completed' && line.jobId === jobId);
+      expect(completedLine).toMatchObject({ correlationId: requestId });
+      expect(completedLine!.traceId).toBeUndefined();
+      await worker.stop();
+      await api.stop();
+      expect(silent.requests).toEqual([]);
+      expect(silent.spans).toEqual([]);
+    });
+  });
+});
