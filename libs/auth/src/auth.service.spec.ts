@@ -248,6 +248,16 @@ describe(AuthService.name, () => {
       await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
     });
 
+    it.each([
+      ['an audience', { aud: 'aicg:admin-session' }],
+      ['a type', { typ: 'admin-session' }],
+    ])('answers UNAUTHENTICATED to a token with %s (an admin session value), without reading the database', async (_name, claims) => {
+      jwt.verifyAsync.mockResolvedValue({ sub: userStub.admin._id, ...claims });
+
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+      expect(users.findById).not.toHaveBeenCalled();
+    });
+
     it('answers UNAUTHENTICATED to a token without a string subject, without reading the database', async () => {
       jwt.verifyAsync.mockResolvedValue({ sub: 42 });
 
