@@ -55,20 +55,32 @@ async function runJob(api: { url: string }, requestId: string) {
   return { user, jobId, job };
 }
 
-/** The correlation id of the job_completed envelope, as recorded in the user's notification stream. */
-async function completionCorrelationId(env: Env, userId: string, jobId: string): Promise<string | undefined> {
+/** The correlation ids of the job's recorded envelopes (job_status, job_completed), from the user's notification stream. */
+async function envelopeCorrelationIds(env: Env, userId: string, jobId: string): Promise<{ event: string; cid: string }[]> {
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
     const entries = (await redis.xrange(`${userKeyPrefix(env.REDIS_PREFIX, userId)}:notifications`, '-', '+')) as [string, string[]][];
+    const found: { event: string; cid: string }[] = [];
     for (const [, fields] of entries) {
       const record: Record<string, string> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]] = fields[i + 1];
-      if (record.event === 'job_completed' && JSON.parse(record.payload).jobId === jobId) return record.cid;
+      if (JSON.parse(record.payload).jobId === jobId) found.push({ event: record.event, cid: record.cid });
     }
-    return undefined;
+    return found;
   } finally {
     redis.disconnect();
   }
+}
+
+/** Every recorded event of the job (processing, completed, job_completed) carries the request id as its correlation id. */
+async function expectCorrelatedEvents(env: Env, userId: string, jobId: string, requestId: string): Promise<void> {
+  // job_completed is the last step of a job's end, after its record.
+  const envelopes = await waitFor(async () => {
+    const found = await envelopeCorrelationIds(env, userId, jobId);
+    return found.some((envelope) => envelope.event === 'job_completed') ? found : undefined;
+  }, `job ${jobId} to be announced`);
+  expect(envelopes.map((envelope) => envelope.event)).toEqual(expect.arrayContaining(['job_status', 'job_completed']));
+  for (const envelope of envelopes) expect(envelope).toEqual({ event: envelope.event, cid: requestId });
 }
 
 describe('Tracing (OpenTelemetry, OTLP/HTTP JSON)', () => {
@@ -138,12 +150,12 @@ describe('Tracing (OpenTelemetry, OTLP/HTTP JSON)', () => {
 
       // The job keeps its trace; the request id is its correlation id up to the socket event's envelope.
       expect(job.traceId).toBe(traceId);
-      expect(await completionCorrelationId(env, user.id, jobId)).toBe(requestId);
-      const completedLine = logLines(worker.output()).find((line) => line.msg === 'job completed' && line.jobId === jobId);
+      await expectCorrelatedEvents(env, user.id, jobId, requestId);
+      const completedLine = await waitFor(() => logLines(worker.output()).find((line) => line.msg === 'job completed' && line.jobId === jobId), 'the worker to log the job completed');
       expect(completedLine).toMatchObject({ correlationId: requestId, traceId });
       // Every line of the request carries its id and the trace id.
+      await waitFor(() => logLines(api.output()).find((line) => line.req?.id === requestId && line.msg === 'request completed'), 'the request to be logged');
       const requestLines = logLines(api.output()).filter((line) => line.req?.id === requestId);
-      expect(requestLines.length).toBeGreaterThan(0);
       for (const line of requestLines) expect(line.traceId).toBe(traceId);
     });
   });
@@ -178,8 +190,8 @@ describe('Tracing (OpenTelemetry, OTLP/HTTP JSON)', () => {
       const requestId = `untraced-${randomUUID()}`;
       const { user, jobId, job } = await runJob(api, requestId);
       expect(job.traceId).toBeUndefined();
-      expect(await completionCorrelationId(env, user.id, jobId)).toBe(requestId);
-      const completedLine = logLines(worker.output()).find((line) => line.msg === 'job completed' && line.jobId === jobId);
+      await expectCorrelatedEvents(env, user.id, jobId, requestId);
+      const completedLine = await waitFor(() => logLines(worker.output()).find((line) => line.msg === 'job completed' && line.jobId === jobId), 'the worker to log the job completed');
       expect(completedLine).toMatchObject({ correlationId: requestId });
       expect(completedLine!.traceId).toBeUndefined();
       await worker.stop();

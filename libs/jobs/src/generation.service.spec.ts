@@ -184,7 +184,7 @@ describe(GenerationService.name, () => {
 
     expect(await sut.deliver(payload)).toEqual({ action: 'retry', delayMs: 1000, message: 'LLM provider answered 500' });
     expect(ledger.countVerdict).toHaveBeenCalledWith('job-1', 1, 'failures');
-    expect(events.publish).toHaveBeenCalledWith('job_status', payload.userId, { jobId: 'job-1', status: 'queued', attempt: 1 });
+    expect(events.publish).toHaveBeenCalledWith('job_status', payload.userId, { jobId: 'job-1', status: 'queued', attempt: 1 }, { correlationId: 'corr-1' });
     expect(metrics.generationFailed).toHaveBeenCalledWith('offline', expect.any(LlmServerError));
     expect(metrics.generationFinished).not.toHaveBeenCalled();
   });

@@ -77,7 +77,7 @@ export class GenerationService {
     const delivery = progress.delivery!;
     const job = await this.jobs.markProcessing(payload.jobId, delivery.attempts + 1);
     if (!job) return this.recordAlreadyFinished(payload);
-    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status: 'processing', attempt: delivery.attempts + 1 });
+    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status: 'processing', attempt: delivery.attempts + 1 }, { correlationId: payload.correlationId });
 
     const attempt = await this.ledger.startAttempt(job.jobId, delivery.delivery);
     if (attempt === undefined) return RELEASE;
@@ -166,7 +166,7 @@ export class GenerationService {
         const counted = await this.ledger.countVerdict(payload.jobId, delivery.delivery, verdict.action === 'retry' ? 'failures' : 'pauses');
         if (counted === undefined) return RELEASE;
         const requeued = await this.jobs.markRetrying(payload.jobId, verdict.message).catch(() => undefined);
-        if (requeued) await this.events.publish('job_status', requeued.userId, { jobId: payload.jobId, status: requeued.status, attempt: requeued.attempts }).catch(() => undefined);
+        if (requeued) await this.events.publish('job_status', requeued.userId, { jobId: payload.jobId, status: requeued.status, attempt: requeued.attempts }, { correlationId: payload.correlationId }).catch(() => undefined);
         return verdict;
       }
       case 'fail': {

@@ -75,6 +75,6 @@ describe(JobFinisher.name, () => {
     expect(await sut.finish('job-1', outcomeStub.completed)).toBe(jobStub.completed);
 
     expect(metrics.jobFinished).not.toHaveBeenCalled();
-    expect(events.publish).toHaveBeenCalledWith('job_status', base.userId, { jobId: 'job-1', status: 'completed', attempt: 1 }, { once: 'job-1:status:completed' });
+    expect(events.publish).toHaveBeenCalledWith('job_status', base.userId, { jobId: 'job-1', status: 'completed', attempt: 1 }, { correlationId: 'corr-1', once: 'job-1:status:completed' });
   });
 });

@@ -53,7 +53,7 @@ export class JobFinisher {
   /** The terminal job_status and job_completed, each at most once per job whoever calls. */
   private async announce(job: JobRecord): Promise<void> {
     const status = job.status as 'completed' | 'failed';
-    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status, attempt: job.attempts }, { once: onceKey(job, `status:${status}`) });
+    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status, attempt: job.attempts }, { correlationId: job.correlationId, once: onceKey(job, `status:${status}`) });
     await this.events.publish(
       'job_completed',
       job.userId,
