@@ -9,12 +9,14 @@ import { RunningWorker, startWorker, waitFor } from './support/worker';
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SESSION_COOKIE = 'aicg_admin_session';
 
-type User = { token: string; id: string };
+type User = { token: string; id: string; email: string; password: string };
+const PASSWORD = 'a-long-enough-password';
 
 /**
- * The queue board in a real browser (Debian's chromium through playwright-core): an admin signs in with
- * the session cookie, finds a failed job on the board and retries it from the UI; the retry goes through
- * the product's retry (record, ledger, slot) and the worker completes the job. Others get 401 and 403.
+ * The queue board in a real browser (Debian's chromium through playwright-core): an admin signs in on the
+ * board's sign-in page (session cookie), finds a failed job on the board and retries it from the UI; the
+ * retry goes through the product's retry (record, ledger, slot) and the worker completes the job. Others
+ * get 401 and 403.
  */
 describe('Queue board (/admin/queues) in a browser: admin session cookie, a failed job retried from the UI', () => {
   const tag = randomBytes(3).toString('hex');
@@ -50,9 +52,9 @@ describe('Queue board (/admin/queues) in a browser: admin session cookie, a fail
       WORKER_SHUTDOWN_TIMEOUT_MS: '2000',
     });
     api = await startApi(env);
-    const registered = await http(api.url, 'POST', '/auth/register', { body: { name: 'Board admin', email: adminEmail, password: 'a-long-enough-password' } });
+    const registered = await http(api.url, 'POST', '/auth/register', { body: { name: 'Board admin', email: adminEmail, password: PASSWORD } });
     expect(registered.status).toBe(201);
-    admin = { token: registered.body.token, id: registered.body._id };
+    admin = { token: registered.body.token, id: registered.body._id, email: adminEmail, password: PASSWORD };
     user = await registerUser(api.url, `Plain ${tag}`);
   }, 60_000);
 
@@ -133,8 +135,16 @@ describe('Queue board (/admin/queues) in a browser: admin session cookie, a fail
     try {
       const page = await context.newPage();
       expect((await page.goto('/admin/queues'))?.status()).toBe(401);
-      const signedIn = await page.request.post('/admin/session', { headers: { authorization: `Bearer ${admin.token}` } });
-      expect(signedIn.status()).toBe(204);
+      // The sign-in page logs in over the API and posts the token to /admin/session; a user who is not an admin is told so.
+      await page.goto('/admin/queues/login');
+      await page.getByLabel('Email').fill(user.email);
+      await page.getByLabel('Password').fill(user.password);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').getByText('This account is not an admin').waitFor();
+      await page.getByLabel('Email').fill(adminEmail);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL('**/admin/queues');
       expect((await page.goto('/admin/queues/queue/content-generation?status=failed'))?.status()).toBe(200);
       // The job's header on the board: its id (a link to the job) and its actions, the first of which is Retry.
       const header = page.locator('div[class^="header-"]', { has: page.locator(`a[href*="${jobId}"]`) });

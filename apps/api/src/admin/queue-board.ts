@@ -9,6 +9,7 @@ import { DomainError } from '@app/common';
 import { QueueBoardService } from '@app/jobs';
 import { DomainErrorFilter } from '../common/domain-error.filter';
 import { adminSessionOf } from './admin-session-cookie';
+import { registerQueueBoardLogin } from './queue-board-login';
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -16,7 +17,8 @@ const errors = new DomainErrorFilter();
 
 /**
  * Bull Board at /admin/queues for admins: the session cookie of POST /admin/session (browsers) or an
- * admin's bearer token (scripts), checked on every request, page, API and static file alike.
+ * admin's bearer token (scripts), checked on every request, page, API and static file alike; the
+ * sign-in page at /admin/queues/login opens the session from email and password.
  */
 export async function registerQueueBoard(app: NestFastifyApplication): Promise<void> {
   const board = app.get(QueueBoardService);
@@ -39,6 +41,7 @@ export async function registerQueueBoard(app: NestFastifyApplication): Promise<v
     },
     { prefix: QUEUE_BOARD_PATH },
   );
+  registerQueueBoardLogin(app, QUEUE_BOARD_PATH);
 }
 
 /** Why the request may not reach the board (401 anonymous, 403 not an admin or cross-site), or undefined. */
