@@ -165,13 +165,14 @@ describe('Tracing (OpenTelemetry, OTLP/HTTP JSON)', () => {
     // Spans would wait ten minutes for their export: only the shutdown can have sent them.
     const env = testEnv('tracing-flush', { ...openRouterStubEnv(stub), OTEL_EXPORTER_OTLP_ENDPOINT: flushed.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_BSP_SCHEDULE_DELAY: '600000' });
     const api = await spawnApi(env);
-    const worker = await startWorker(env);
+    // OTEL_SERVICE_NAME wins over the default name.
+    const worker = await startWorker({ ...env, OTEL_SERVICE_NAME: 'custom-worker' });
     try {
       const { jobId } = await runJob(api, `flush-${randomUUID()}`);
       await waitFor(() => logLines(worker.output()).find((line) => line.msg === 'job completed' && line.jobId === jobId), 'the worker to log the job completed');
       await worker.stop();
       await api.stop();
-      const consumer = flushed.spans.find((span) => span.service === 'aicg-worker' && span.attributes['messaging.message.id'] === jobId);
+      const consumer = flushed.spans.find((span) => span.service === 'custom-worker' && span.attributes['messaging.message.id'] === jobId);
       expect(consumer).toBeDefined();
       expect(flushed.spans.some((span) => span.service === 'aicg-api' && span.traceId === consumer!.traceId && span.kind === SERVER)).toBe(true);
     } finally {
