@@ -72,8 +72,14 @@ describe('Queue board (/admin/queues) in a browser: admin session cookie, a fail
     }
     expect((await http(api.url, 'POST', '/admin/session')).status).toBe(401);
     expect((await http(api.url, 'POST', '/admin/session', { token: user.token })).status).toBe(403);
-    // Scripts may use an admin's bearer token.
-    expect((await http(api.url, 'GET', '/admin/queues/api/queues', { token: admin.token })).status).toBe(200);
+    // Scripts may use an admin's bearer token; the board shows the generation and maintenance queues.
+    const queues = await http(api.url, 'GET', '/admin/queues/api/queues', { token: admin.token });
+    expect(queues.status).toBe(200);
+    expect(queues.body.queues.map((queue: { name: string }) => queue.name)).toEqual(expect.arrayContaining(['content-generation', 'maintenance']));
+    // A browser without a session is pointed to the sign-in page (still 401).
+    const page = await http(api.url, 'GET', '/admin/queues', { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(401);
+    expect(page.body).toContain('href="/admin/queues/login"');
   });
 
   it('sets a short-lived HttpOnly, SameSite=Strict cookie on /admin that is not the token and that only the board accepts', async () => {
@@ -169,6 +175,21 @@ describe('Queue board (/admin/queues) in a browser: admin session cookie, a fail
       expect((await board('PATCH', `/${jobId}/update-data`, { data: {} })).status).toBe(405);
       expect((await board('PUT', '/empty')).status).toBe(405);
       expect(await jobOf(jobId)).toMatchObject({ status: 'completed', retries: 1 });
+
+      // Retry all (failed) on the board: every failed job through the product's retry too.
+      const failing = await Promise.all(
+        [1, 2].map(async (n) => {
+          const response = await http(api.url, 'POST', '/generate-content', { token: user.token, body: { prompt: `Board ${tag} ${n} [[stub:sequence=500,ok]]`, contentType: 'blog-post' } });
+          expect(response.status).toBe(202);
+          return response.body.jobId as string;
+        }),
+      );
+      for (const id of failing) await waitFor(async () => ((await jobOf(id)).status === 'failed' ? true : undefined), `job ${id} to fail`, 30_000);
+      const retriedAll = await board('PUT', '/retry/failed');
+      expect(retriedAll.status).toBe(200);
+      expect(retriedAll.body.retried).toBeGreaterThanOrEqual(2);
+      for (const id of failing) await waitFor(async () => ((await jobOf(id)).status === 'completed' ? true : undefined), `job ${id} to complete after Retry all`, 30_000);
+      for (const id of failing) expect(await jobOf(id)).toMatchObject({ status: 'completed', retries: 1 });
 
       // Signing out clears the cookie: the board is closed again.
       expect((await page.request.delete('/admin/session')).status()).toBe(204);

@@ -14,6 +14,7 @@ import { registerQueueBoardLogin } from './queue-board-login';
 export const QUEUE_BOARD_PATH = '/admin/queues';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const errors = new DomainErrorFilter();
+const SIGN_IN_FIRST = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body><p>Admins only: <a href="${QUEUE_BOARD_PATH}/login">sign in</a>.</p></body></html>`;
 
 /**
  * Bull Board at /admin/queues for admins: the session cookie of POST /admin/session (browsers) or an
@@ -35,7 +36,11 @@ export async function registerQueueBoard(app: NestFastifyApplication): Promise<v
     async (scope: FastifyInstance) => {
       scope.addHook('onRequest', async (request, reply) => {
         const refused = await refusal(request, sessions, auth);
-        if (refused) return reply.code(refused.statusCode).header('Cache-Control', 'no-store').send(refused);
+        if (!refused) return;
+        void reply.code(refused.statusCode).header('Cache-Control', 'no-store');
+        // A person opening the board without a session is pointed to the sign-in page.
+        if (refused.statusCode === 401 && request.method === 'GET' && (request.headers.accept ?? '').includes('text/html')) return reply.type('text/html; charset=utf-8').send(SIGN_IN_FIRST);
+        return reply.send(refused);
       });
       await scope.register(serverAdapter.registerPlugin());
     },
