@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { GenerationConfig, RealtimeConfig } from '@app/config';
+import { MetricsService } from '@app/metrics';
 import { strictMock } from '@app/testing';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobRetention, RETENTION_BATCH_SIZE, RETENTION_MAX_BATCHES } from './job-retention.service';
@@ -16,6 +17,7 @@ describe(JobRetention.name, () => {
   let jobs: jest.Mocked<JobRepository>;
   let ledger: jest.Mocked<JobLedgerRepository>;
   let queue: jest.Mocked<JobQueue>;
+  let metrics: jest.Mocked<MetricsService>;
 
   afterEach(() => jest.restoreAllMocks());
 
@@ -24,7 +26,9 @@ describe(JobRetention.name, () => {
     jobs = strictMock(JobRepository);
     ledger = strictMock(JobLedgerRepository);
     queue = strictMock(JobQueue);
-    sut = new JobRetention(jobs, ledger, queue, { retentionMs } as GenerationConfig, { replayWindowMs: 24 * 3600_000 } as RealtimeConfig);
+    metrics = strictMock(MetricsService);
+    metrics.retentionRan.mockReturnValue();
+    sut = new JobRetention(jobs, ledger, queue, metrics, { retentionMs } as GenerationConfig, { replayWindowMs: 24 * 3600_000 } as RealtimeConfig);
   });
 
   it('deletes finished records older than the retention, then their queue entries and ledgers', async () => {
@@ -41,6 +45,17 @@ describe(JobRetention.name, () => {
     expect(ledger.forget).toHaveBeenCalledWith(['a', 'b']);
   });
 
+  it('counts what it deleted in the metrics', async () => {
+    jobs.listFinishedBefore.mockResolvedValueOnce(['a', 'b']);
+    jobs.deleteFinishedBefore.mockResolvedValue(['a', 'b']);
+    queue.removeJobs.mockResolvedValue(1);
+    ledger.forget.mockResolvedValue(2);
+
+    await sut.run(now);
+
+    expect(metrics.retentionRan).toHaveBeenCalledWith({ records: 2, queueEntries: 1, ledgers: 2, complete: true });
+  });
+
   it('logs one line per run with its counts', async () => {
     jobs.listFinishedBefore.mockResolvedValueOnce(['a']);
     jobs.deleteFinishedBefore.mockResolvedValue(['a']);
@@ -54,7 +69,7 @@ describe(JobRetention.name, () => {
   });
 
   it('warns at start when notifications would outlive the records they tell of', () => {
-    new JobRetention(jobs, ledger, queue, { retentionMs: 1000 } as GenerationConfig, { replayWindowMs: 2000 } as RealtimeConfig);
+    new JobRetention(jobs, ledger, queue, metrics, { retentionMs: 1000 } as GenerationConfig, { replayWindowMs: 2000 } as RealtimeConfig);
 
     expect(Logger.prototype.warn).toHaveBeenCalledWith(expect.stringContaining('NOTIFICATIONS_REPLAY_WINDOW_MS is longer than JOB_RETENTION_MS'));
   });

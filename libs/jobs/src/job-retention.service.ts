@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } from '@app/config';
+import { MetricsService } from '@app/metrics';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
@@ -32,6 +33,7 @@ export class JobRetention {
     private readonly jobs: JobRepository,
     private readonly ledger: JobLedgerRepository,
     private readonly queue: JobQueue,
+    private readonly metrics: MetricsService,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
     @Inject(realtimeConfig.KEY) realtime: RealtimeConfig,
   ) {
@@ -64,6 +66,7 @@ export class JobRetention {
         break;
       }
     }
+    this.metrics.retentionRan(report);
     this.logger.log({ msg: 'deleted finished jobs past their retention', retentionMs: this.config.retentionMs, ...report });
     return report;
   }

@@ -127,6 +127,17 @@ describe(MetricsService.name, () => {
     expect(await samples(sut, 'aicg_socket_connections')).toEqual(['aicg_socket_connections 1']);
   });
 
+  it('counts what retention deleted, by kind', async () => {
+    sut.retentionRan({ records: 3, queueEntries: 1, ledgers: 2 });
+    sut.retentionRan({ records: 2, queueEntries: 0, ledgers: 0 });
+
+    expect(await samples(sut, 'aicg_jobs_deleted_total')).toEqual([
+      'aicg_jobs_deleted_total{what="records"} 5',
+      'aicg_jobs_deleted_total{what="queue_entries"} 1',
+      'aicg_jobs_deleted_total{what="ledgers"} 2',
+    ]);
+  });
+
   it('reads queue counts at scrape time, by state', async () => {
     let waiting = 3;
     sut.countQueueWith(async () => ({ waiting, delayed: 1, active: 2, completed: 7, failed: 0, unknownState: 9 }));

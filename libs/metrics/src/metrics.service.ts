@@ -97,6 +97,12 @@ export class MetricsService {
     labelNames: ['model', 'kind'] as const,
     registers: [this.registry],
   });
+  private readonly jobsDeleted = new Counter({
+    name: 'aicg_jobs_deleted_total',
+    help: 'What job retention deleted: records, their BullMQ entries and their ledgers',
+    labelNames: ['what'] as const,
+    registers: [this.registry],
+  });
   private readonly sockets = new Gauge({
     name: 'aicg_socket_connections',
     help: 'Socket.IO clients connected to this API instance',
@@ -142,6 +148,13 @@ export class MetricsService {
     this.llmTokens.inc({ model, kind: 'prompt' }, generation.usage.promptTokens);
     this.llmTokens.inc({ model, kind: 'completion' }, generation.usage.completionTokens);
     this.llmCost.inc({ model }, generation.usage.cost ?? 0);
+  }
+
+  /** One retention run's deletions (JOB_RETENTION_MS). */
+  retentionRan(deleted: { records: number; queueEntries: number; ledgers: number }): void {
+    this.jobsDeleted.inc({ what: 'records' }, deleted.records);
+    this.jobsDeleted.inc({ what: 'queue_entries' }, deleted.queueEntries);
+    this.jobsDeleted.inc({ what: 'ledgers' }, deleted.ledgers);
   }
 
   /** Counts provider failures only (LlmError); aborts and our own bugs are not the provider's errors. */
