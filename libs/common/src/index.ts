@@ -13,3 +13,4 @@ export * from './redis.module';
 export * from './redis-scripts';
 export * from './redis-keys';
 export * from './token-usage';
+export * from './paging.dto';

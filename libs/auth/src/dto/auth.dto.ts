@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { isEmail, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength, ValidateBy } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { isEmail, IsOptional, IsString, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { PageCursor, PageLimit } from '@app/common';
 import { USERS_DEFAULT_PAGE_SIZE, USERS_MAX_PAGE_SIZE } from '../auth.types';
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from '../password';
 
@@ -75,8 +76,6 @@ export class MeResponseDto {
 /** A user as admins see it: never the password hash. */
 export class AdminUserDto extends MeResponseDto {}
 
-const LIMIT_MESSAGE = `limit must be an integer between 1 and ${USERS_MAX_PAGE_SIZE}`;
-
 export class ListUsersQueryDto {
   @ApiPropertyOptional({ description: 'Literal text matched case-insensitively in name and email', maxLength: 200 })
   @IsOptional()
@@ -84,18 +83,10 @@ export class ListUsersQueryDto {
   @IsString()
   search?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: USERS_MAX_PAGE_SIZE, default: USERS_DEFAULT_PAGE_SIZE })
-  @IsOptional()
-  @Type(() => Number)
-  @Max(USERS_MAX_PAGE_SIZE, { message: LIMIT_MESSAGE })
-  @Min(1, { message: LIMIT_MESSAGE })
-  @IsInt({ message: LIMIT_MESSAGE })
+  @PageLimit(USERS_MAX_PAGE_SIZE, USERS_DEFAULT_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The X-Next-Cursor header of the previous page' })
-  @IsOptional()
-  @MaxLength(200)
-  @IsString()
+  @PageCursor()
   cursor?: string;
 }
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
-import { CONTENT_TYPES, ContentType, normalizeContentType, TokenUsage } from '@app/common';
+import { Transform } from 'class-transformer';
+import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { CONTENT_TYPES, ContentType, normalizeContentType, PageCursor, PageLimit, TokenUsage } from '@app/common';
 import { BODY_MAX_LENGTH, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_MAX_LENGTH, TITLE_MAX_LENGTH } from '../content.types';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -62,18 +62,10 @@ export class ListContentQueryDto {
   @IsString()
   search?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE })
-  @IsOptional()
-  @Type(() => Number)
-  @Max(MAX_PAGE_SIZE, { message: `limit must be an integer between 1 and ${MAX_PAGE_SIZE}` })
-  @Min(1, { message: `limit must be an integer between 1 and ${MAX_PAGE_SIZE}` })
-  @IsInt({ message: `limit must be an integer between 1 and ${MAX_PAGE_SIZE}` })
+  @PageLimit(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The X-Next-Cursor header of the previous page' })
-  @IsOptional()
-  @MaxLength(200)
-  @IsString()
+  @PageCursor()
   cursor?: string;
 }
 

@@ -1,11 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { JOB_STATUSES, JobStatus } from '@app/common';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { JOB_STATUSES, JobStatus, PageCursor, PageLimit } from '@app/common';
 import { ADMIN_JOBS_DEFAULT_PAGE_SIZE, ADMIN_JOBS_MAX_PAGE_SIZE } from '../admin-jobs.service';
 import { JobDto } from './generate-content.dto';
-
-const LIMIT_MESSAGE = `limit must be an integer between 1 and ${ADMIN_JOBS_MAX_PAGE_SIZE}`;
 
 export class AdminListJobsQueryDto {
   @ApiPropertyOptional({ enum: JOB_STATUSES })
@@ -19,18 +16,10 @@ export class AdminListJobsQueryDto {
   @IsString()
   userId?: string;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: ADMIN_JOBS_MAX_PAGE_SIZE, default: ADMIN_JOBS_DEFAULT_PAGE_SIZE })
-  @IsOptional()
-  @Type(() => Number)
-  @Max(ADMIN_JOBS_MAX_PAGE_SIZE, { message: LIMIT_MESSAGE })
-  @Min(1, { message: LIMIT_MESSAGE })
-  @IsInt({ message: LIMIT_MESSAGE })
+  @PageLimit(ADMIN_JOBS_MAX_PAGE_SIZE, ADMIN_JOBS_DEFAULT_PAGE_SIZE)
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'The X-Next-Cursor header of the previous page' })
-  @IsOptional()
-  @MaxLength(200)
-  @IsString()
+  @PageCursor()
   cursor?: string;
 }
 
