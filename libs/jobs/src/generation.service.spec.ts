@@ -7,23 +7,12 @@ import { ABORT_LOCK_LOST, ABORT_SHUTDOWN } from './failure-policy';
 import { GenerationService } from './generation.service';
 import { JobFinisher } from './job-finisher.service';
 import { Delivery, JobLedgerRepository } from './job-ledger.repository';
+import { processingJobRecord } from './job-record.fixture';
 import { JobRecord, JobRepository } from './job.repository';
 import { JobOutcome } from './job.types';
 
 const payload = { jobId: 'job-1', userId: '64b7f0c2a1b2c3d4e5f60718', correlationId: 'corr-1' };
-const base: JobRecord = {
-  _id: 'job-1',
-  jobId: 'job-1',
-  userId: payload.userId,
-  prompt: 'A prompt',
-  contentType: 'Blog Post Outline',
-  status: 'processing',
-  scheduledFor: new Date('2026-01-01T00:00:00Z'),
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  updatedAt: new Date('2026-01-01T00:00:00Z'),
-  attempts: 1,
-  correlationId: 'corr-1',
-};
+const base = processingJobRecord;
 const jobStub = {
   processing: base,
   completed: { ...base, status: 'completed', generatedContent: 'Hello world', completedAt: new Date('2026-01-01T00:01:00Z') } as JobRecord,

@@ -4,22 +4,11 @@ import { strictMock } from '@app/testing';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobSlotsRepository } from './job-slots.repository';
+import { processingJobRecord } from './job-record.fixture';
 import { JobRecord, JobRepository } from './job.repository';
 import { JobOutcome } from './job.types';
 
-const base: JobRecord = {
-  _id: 'job-1',
-  jobId: 'job-1',
-  userId: '64b7f0c2a1b2c3d4e5f60718',
-  prompt: 'A prompt',
-  contentType: 'Blog Post Outline',
-  status: 'processing',
-  scheduledFor: new Date('2026-01-01T00:00:00Z'),
-  createdAt: new Date('2026-01-01T00:00:00Z'),
-  updatedAt: new Date('2026-01-01T00:00:00Z'),
-  attempts: 1,
-  correlationId: 'corr-1',
-};
+const base = processingJobRecord;
 const jobStub = {
   completed: { ...base, status: 'completed', generatedContent: 'Hello', completedAt: new Date('2026-01-01T00:01:30Z') } as JobRecord,
   failed: { ...base, status: 'failed', error: 'LLM provider responded 400', completedAt: new Date('2026-01-01T00:00:02Z') } as JobRecord,

@@ -67,6 +67,17 @@ describe(OpenRouterClient.name, () => {
     contentType: 'Blog Post Outline',
     ...overrides,
   });
+  /** Generates, the caller aborting once it has `abortAfter` deltas; returns the error and the deltas it received. */
+  const abortedGeneration = async (abortAfter: number): Promise<{ error: Error; deltas: string[] }> => {
+    const controller = new AbortController();
+    const deltas: string[] = [];
+    const onDelta = (text: string) => {
+      deltas.push(text);
+      if (deltas.length === abortAfter) controller.abort();
+    };
+    const error = await failureOf(sut.generate(request({ signal: controller.signal, onDelta })));
+    return { error, deltas };
+  };
 
   beforeAll(async () => {
     stub = await startOpenRouterStub();
@@ -362,20 +373,8 @@ describe(OpenRouterClient.name, () => {
       ['with no piece passed on after it, even from the same read', { kind: 'stream', text: 'x'.repeat(200), chunks: 20 }],
     ])("rethrows the caller's abort as an AbortError %s", async (_name, script) => {
       stub.enqueue(script);
-      const controller = new AbortController();
-      const deltas: string[] = [];
 
-      const error = await failureOf(
-        sut.generate(
-          request({
-            signal: controller.signal,
-            onDelta: (text) => {
-              deltas.push(text);
-              controller.abort();
-            },
-          }),
-        ),
-      );
+      const { error, deltas } = await abortedGeneration(1);
 
       expect(error.name).toBe('AbortError');
       expect(deltas).toHaveLength(1);
@@ -525,20 +524,8 @@ describe(OpenRouterClient.name, () => {
 
     it("stops an endless stream at once on the caller's abort", async () => {
       stub.enqueue({ kind: 'endless', chunkChars: 10 });
-      const controller = new AbortController();
-      const deltas: string[] = [];
 
-      const error = await failureOf(
-        sut.generate(
-          request({
-            signal: controller.signal,
-            onDelta: (text) => {
-              deltas.push(text);
-              if (deltas.length === 3) controller.abort();
-            },
-          }),
-        ),
-      );
+      const { error, deltas } = await abortedGeneration(3);
 
       expect(error.name).toBe('AbortError');
       expect(error).not.toBeInstanceOf(LlmError);

@@ -30,6 +30,7 @@ describe(MetricsService.name, () => {
       'aicg_llm_cost_usd_total',
       'aicg_llm_errors_total',
       'aicg_socket_connections',
+      'aicg_jobs_deleted_total',
       'process_cpu_seconds_total',
       'nodejs_eventloop_lag_seconds',
     ]) {
