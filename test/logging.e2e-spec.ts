@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { freePort, ROOT, stopProcess, waitForPort } from '../scripts/services';
 import { http } from './support/api';
 import { testEnv } from './support/test-env';
+import { waitFor } from './support/worker';
 
 describe('Logs', () => {
   let child: ChildProcess;
@@ -33,7 +34,8 @@ describe('Logs', () => {
     await http(url, 'POST', '/auth/login', { body: { email: 'log@example.com', password: 'wrong-password-xyz' } });
     const me = await http(url, 'GET', '/auth/me', { token });
     await http(url, 'GET', `/auth/me?token=${token}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The API logs a request's completion after answering: wait for the last request's line, whole.
+    await waitFor(async () => (/"url":"\/auth\/me\?token=\[redacted\]".*"request completed".*\n/.test(output) ? true : undefined), 'the last request to be logged');
 
     const lines = output.trim().split('\n');
     for (const line of lines) expect(() => JSON.parse(line)).not.toThrow();

@@ -103,7 +103,9 @@ describe('Metrics (API /metrics and the worker metrics server)', () => {
 
     const { body } = await waitFor(async () => {
       const scraped = await scrape(workerUrl);
-      return sample(scraped.body, 'aicg_jobs_finished_total{status="completed",content_type="Blog Post Outline"}') === 1 ? scraped : undefined;
+      // The finisher counts before BullMQ moves the job to completed: wait for both.
+      const counted = sample(scraped.body, 'aicg_jobs_finished_total{status="completed",content_type="Blog Post Outline"}') === 1;
+      return counted && (sample(scraped.body, 'aicg_queue_jobs{state="completed"}') ?? 0) >= 1 ? scraped : undefined;
     }, 'the finished job to be counted on the worker');
     expect(sample(body, 'aicg_job_duration_seconds_count{status="completed",content_type="Blog Post Outline"}')).toBe(1);
     expect(sample(body, 'aicg_generation_duration_seconds_count{model="offline"}')).toBe(1);

@@ -35,7 +35,11 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     const events = await call('GET', '/notifications');
     return events.body.filter((event: { event: string; payload: { jobId: string } }) => event.event === 'job_completed' && event.payload.jobId === jobId);
   };
-  const announced = (jobId: string) => waitFor(async () => ((await completions(jobId)).length > 0 ? true : undefined), `job ${jobId} to be announced`);
+  /** Waits for the job's announcement, then a moment more, so a duplicate (from BullMQ's failed hook, say) shows in a count after it. */
+  const announced = async (jobId: string) => {
+    await waitFor(async () => ((await completions(jobId)).length > 0 ? true : undefined), `job ${jobId} to be announced`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  };
 
   beforeAll(async () => {
     stub = await startOpenRouterStub();

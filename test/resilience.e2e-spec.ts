@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, ROOT, startFerretDb, startRedis, stopProcess } from '../scripts/services';
+import { UserCache } from '../libs/auth/src/user-cache.service';
 import { http, registerUser, startApi } from './support/api';
 import { testEnv } from './support/test-env';
 import { startWorker, waitFor } from './support/worker';
@@ -27,6 +28,9 @@ describe('Failing fast and recovering when a dependency goes away', () => {
     const api = await startApi(testEnv('mongo-down', { MONGO_URI: `${ferretdb.uri}/resilience` }));
     try {
       const user = await registerUser(api.url);
+      // The cache keeps users only once it hears invalidations (its Redis channel connects after start-up).
+      const cache = api.app.get(UserCache) as unknown as { listening: boolean };
+      await waitFor(async () => (cache.listening ? true : undefined), 'the user cache to listen');
       expect((await http(api.url, 'GET', '/auth/me', { token: user.token })).status).toBe(200);
       await stopProcess(ferretdb.child, 'SIGKILL');
 

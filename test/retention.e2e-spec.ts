@@ -86,6 +86,10 @@ describe('Retention of finished jobs', () => {
     expect(item.status).toBe(200);
     expect(item.body).toMatchObject({ title: 'Kept', sourceJobId: saved, body: expect.stringContaining('an old answer worth keeping') });
 
+    // A run removes queue entries and ledgers after the records: wait for what it removes last.
+    const cleanedUp = async (jobId: string) => (await queue.getJob(jobId)) === undefined && !(await ledgerExists(jobId));
+    await waitFor(async () => ((await Promise.all([oldCompleted, oldFailed, saved].map(cleanedUp))).every(Boolean) ? true : undefined), 'queue entries and ledgers to go');
+    await waitFor(async () => (/deleted finished jobs past their retention.*"records":[1-9]/.test(worker.output()) ? true : undefined), 'the cleanup run to log');
     for (const jobId of [oldCompleted, oldFailed, saved]) {
       expect(await queue.getJob(jobId)).toBeUndefined();
       expect(await ledgerExists(jobId)).toBe(false);

@@ -29,9 +29,10 @@ async function spawnApi(env: Env): Promise<{ url: string; output(): string; stop
   return { url: `http://127.0.0.1:${port}`, output: () => output, stop: () => stopProcess(child) };
 }
 
-/** The JSON log lines of a process's output. */
+/** The JSON log lines of a process's output; only whole lines, as the process may be writing the last one. */
 function logLines(output: string): Record<string, any>[] {
   return output
+    .slice(0, output.lastIndexOf('\n') + 1)
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as Record<string, any>);

@@ -82,7 +82,9 @@ export class WorkerPool {
   providerCalls(): Map<string, number> {
     const calls = new Map<string, number>();
     for (const worker of this.all) {
-      for (const line of worker.output().split('\n')) {
+      const output = worker.output();
+      // Only whole lines: the process may be writing the last one right now.
+      for (const line of output.slice(0, output.lastIndexOf('\n') + 1).split('\n')) {
         if (!line.includes('"provider call"')) continue;
         const { jobId } = JSON.parse(line) as { jobId: string };
         calls.set(jobId, (calls.get(jobId) ?? 0) + 1);
@@ -112,8 +114,12 @@ interface JobSummary {
   announced?: number;
 }
 
-/** Waits until every job is finished and announced; returns each record with its number of job_completed events. */
-export async function settledJobs(apiUrl: string, token: string, jobIds: string[], timeoutMs = 120_000): Promise<JobSummary[]> {
+/**
+ * Waits until every job is finished and announced; returns each record with its number of job_completed
+ * events, counted again after `quietMs` (longer than the fault stacks' 2 s reconcile interval), so a late
+ * duplicate from the reconciler or a woken worker is counted too.
+ */
+export async function settledJobs(apiUrl: string, token: string, jobIds: string[], timeoutMs = 120_000, quietMs = 3000): Promise<JobSummary[]> {
   const jobs = await waitFor(
     async () => {
       const response = await http(apiUrl, 'GET', '/generate-content?limit=100', { token });
@@ -125,7 +131,7 @@ export async function settledJobs(apiUrl: string, token: string, jobIds: string[
     timeoutMs,
     500,
   );
-  const completions = await waitFor(
+  await waitFor(
     async () => {
       const counts = await announcements(apiUrl, token);
       return jobIds.every((jobId) => counts.has(jobId)) ? counts : undefined;
@@ -134,6 +140,8 @@ export async function settledJobs(apiUrl: string, token: string, jobIds: string[
     20_000,
     250,
   );
+  await sleep(quietMs);
+  const completions = await announcements(apiUrl, token);
   return jobs.map((job) => ({ ...job, announced: completions.get(job.jobId) ?? 0 }));
 }
 

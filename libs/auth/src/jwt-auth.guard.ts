@@ -1,17 +1,11 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable } from '@nestjs/common';
-import { DomainError } from '@app/common';
+import { bearerToken, DomainError } from '@app/common';
 import { AuthService } from './auth.service';
 import { AuthUser } from './auth.types';
 
 interface AuthenticatedRequest {
   headers: Record<string, string | string[] | undefined>;
   user?: AuthUser;
-}
-
-/** Extracts the token of an `Authorization: Bearer <token>` header. */
-export function bearerToken(header: unknown): string | undefined {
-  const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header.trim()) : null;
-  return match?.[1];
 }
 
 /**

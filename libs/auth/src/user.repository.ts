@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, QueryFilter } from 'mongoose';
-import { DomainError, parseObjectId, unlessDuplicateKey } from '@app/common';
+import { DomainError, escapeRegExp, parseObjectId, unlessDuplicateKey } from '@app/common';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { User, UserRole } from './user.schema';
 
@@ -64,7 +64,7 @@ export class UserRepository {
   async list(options: { search?: string; limit: number; after?: UserPosition }): Promise<UserRecord[]> {
     const conditions: QueryFilter<User>[] = [];
     if (options.search) {
-      const pattern = new RegExp(literal(options.search), 'i');
+      const pattern = new RegExp(escapeRegExp(options.search), 'i');
       conditions.push({ $or: [{ name: pattern }, { email: pattern }] });
     }
     if (options.after) {
@@ -103,7 +103,3 @@ function toRecord(user: User & { _id: unknown }): UserRecord {
   };
 }
 
-/** Regex metacharacters as literal text (NUL as `\x00`: a BSON regular expression is a C string), as the library search does. */
-function literal(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\\0]/g, (char) => (char === '\0' ? '\\x00' : `\\${char}`));
-}

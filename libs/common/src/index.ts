@@ -14,3 +14,4 @@ export * from './redis-scripts';
 export * from './redis-keys';
 export * from './token-usage';
 export * from './paging.dto';
+export * from './text';

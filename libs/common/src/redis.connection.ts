@@ -12,7 +12,8 @@ export interface RedisEndpoint {
   clusterNodes?: RedisNode[];
 }
 
-const reconnectDelay = (attempt: number): number => Math.min(attempt * 200, 2000);
+/** Reconnect every 2 s at most (ioredis' and BullMQ's own backoffs grow much longer). */
+export const reconnectDelay = (attempt: number): number => Math.min(attempt * 200, 2000);
 
 /**
  * The injection token, and type, of the request-path connection: with no offline queue a command fails

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, QueryFilter, Types } from 'mongoose';
-import { DomainError, parseObjectId, unlessDuplicateKey } from '@app/common';
+import { DomainError, escapeRegExp, parseObjectId, unlessDuplicateKey } from '@app/common';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { Content } from './content.schema';
 import { ContentFields, ContentItem, ContentProvenance } from './content.types';
@@ -132,14 +132,6 @@ function ownerId(userId: string): Types.ObjectId {
   const owner = parseObjectId(userId);
   if (!owner) throw new DomainError('INVALID_ARGUMENT', 'userId is not a valid id');
   return owner;
-}
-
-/**
- * Every regex metacharacter becomes literal text, so a search for `.*(` finds those three characters.
- * NUL becomes `\x00`: a BSON regular expression is a C string and cannot hold the byte itself.
- */
-export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\\0]/g, (char) => (char === '\0' ? '\\x00' : `\\${char}`));
 }
 
 function toItem(content: Content & { _id: unknown }): ContentItem {

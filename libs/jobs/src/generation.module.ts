@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { ConfigModule } from '@nestjs/config';
 import { ConnectionOptions } from 'bullmq';
-import { createRedisClient } from '@app/common';
+import { createRedisClient, reconnectDelay } from '@app/common';
 import { generationConfig, realtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { PubSubModule } from '@app/pubsub';
@@ -38,7 +38,7 @@ const bullWorkerRoot = BullModule.forRootAsync({
 function bullConnection(config: RedisConfig): ConnectionOptions {
   const waitForRedis = { maxRetriesPerRequest: null, enableOfflineQueue: true };
   if (config.clusterNodes) return createRedisClient(config, 'bullmq', waitForRedis);
-  return { url: config.url, ...waitForRedis, retryStrategy: (attempt: number) => Math.min(attempt * 200, 2000) };
+  return { url: config.url, ...waitForRedis, retryStrategy: reconnectDelay };
 }
 
 const workerServices = [GenerationService, JobFinisher, JobReconciler, JobRetention];

@@ -64,7 +64,7 @@ export class JobsService {
     const claim: IdempotencyClaim = { jobId, fingerprint: fingerprintOf(command) };
     if (key) {
       const earlier = await this.idempotency.claim(command.userId, key, claim);
-      if (earlier) return this.replayClaim(command, earlier);
+      if (earlier) return this.replayClaim(command, claim, earlier);
     }
     const undo = async () => {
       await this.slots.release(command.userId, jobId);
@@ -177,8 +177,8 @@ export class JobsService {
   }
 
   /** A request with a key already claimed: the same request gets the first job, a different one 422. */
-  private async replayClaim(command: EnqueueCommand, earlier: IdempotencyClaim): Promise<EnqueueResult> {
-    if (earlier.fingerprint !== fingerprintOf(command)) {
+  private async replayClaim(command: EnqueueCommand, mine: IdempotencyClaim, earlier: IdempotencyClaim): Promise<EnqueueResult> {
+    if (earlier.fingerprint !== mine.fingerprint) {
       throw new DomainError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
     }
     // The first request may still be writing its record.

@@ -4,8 +4,8 @@ import type { AppControllerRoute, BullBoardRequest, ControllerHandlerReturnType 
 import { FastifyAdapter } from '@bull-board/fastify';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AdminSessionService, AuthService, AuthUser, bearerToken } from '@app/auth';
-import { DomainError } from '@app/common';
+import { AdminSessionService, AuthService, AuthUser } from '@app/auth';
+import { bearerToken, DomainError } from '@app/common';
 import { QueueBoardService } from '@app/jobs';
 import { DomainErrorFilter } from '../common/domain-error.filter';
 import { adminSessionOf } from './admin-session-cookie';

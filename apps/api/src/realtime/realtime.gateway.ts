@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { Server, Socket } from 'socket.io';
-import { AuthService, AuthUser, bearerToken } from '@app/auth';
-import { DomainError } from '@app/common';
+import { AuthService, AuthUser } from '@app/auth';
+import { bearerToken, DomainError } from '@app/common';
 import { MetricsService } from '@app/metrics';
 import { ClientEventMap, ClientEventMeta, ClientEventName, ClientSender, ClientSession, ClientSessionsService, parseStreamId } from '@app/pubsub';
 
