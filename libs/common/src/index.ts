@@ -2,6 +2,7 @@ export * from './connection-log';
 export * from './content-type';
 export * from './database.module';
 export * from './dependency-errors';
+export * from './generation-options';
 export * from './domain-error';
 export * from './duplicate-key';
 export * from './health.module';

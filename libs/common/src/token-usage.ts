@@ -14,3 +14,17 @@ export class TokenUsage {
 }
 
 export const TokenUsageSchema = SchemaFactory.createForClass(TokenUsage);
+
+/** The sum of several calls' usage (a job's variants, its repair request); cost only when every call reported one. */
+export function sumUsage(usages: ReadonlyArray<TokenUsage | undefined>): TokenUsage | undefined {
+  const reported = usages.filter((usage): usage is TokenUsage => usage !== undefined);
+  if (reported.length === 0) return undefined;
+  const total: TokenUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
+  for (const usage of reported) {
+    total.promptTokens += usage.promptTokens;
+    total.completionTokens += usage.completionTokens;
+    total.totalTokens += usage.totalTokens;
+  }
+  if (reported.every((usage) => usage.cost !== undefined)) total.cost = reported.reduce((sum, usage) => sum + (usage.cost ?? 0), 0);
+  return total;
+}

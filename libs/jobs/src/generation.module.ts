@@ -6,6 +6,7 @@ import { createRedisClient, reconnectDelay } from '@app/common';
 import { generationConfig, realtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { PubSubModule } from '@app/pubsub';
+import { ContentGenerator } from './content-generator';
 import { GenerationService } from './generation.service';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
@@ -41,7 +42,7 @@ function bullConnection(config: RedisConfig): ConnectionOptions {
   return { url: config.url, ...waitForRedis, retryStrategy: reconnectDelay };
 }
 
-const workerServices = [GenerationService, JobFinisher, JobReconciler, JobRetention];
+const workerServices = [GenerationService, ContentGenerator, JobFinisher, JobReconciler, JobRetention];
 const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
 
 /** The worker side: run generations, bring their outcomes home, reconcile, delete past retention. Needs the global RedisModule. */

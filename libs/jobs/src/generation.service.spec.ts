@@ -1,3 +1,4 @@
+import { ContentGenerator } from './content-generator';
 import { GenerationConfig, RealtimeConfig } from '@app/config';
 import { LlmProvider, LlmServerError } from '@app/llm';
 import { MetricsService } from '@app/metrics';
@@ -50,7 +51,7 @@ describe(GenerationService.name, () => {
     metrics.generationFailed.mockReturnValue();
     llm = { name: 'offline', model: 'offline', generate: jest.fn(() => Promise.reject(new Error('unexpected call: generate'))) } as unknown as jest.Mocked<LlmProvider>;
     events.publish.mockResolvedValue();
-    sut = new GenerationService(jobs, ledger, finisher, llm, events, metrics, { deltaIntervalMs: 10 } as RealtimeConfig, config);
+    sut = new GenerationService(jobs, ledger, finisher, llm, new ContentGenerator(llm), events, metrics, { deltaIntervalMs: 10 } as RealtimeConfig, config);
   });
 
   const startsFirstDelivery = () => {
@@ -64,7 +65,7 @@ describe(GenerationService.name, () => {
     llm.generate.mockImplementation(async (request) => {
       request.onDelta?.('Hello ');
       request.onDelta?.('world');
-      return { text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' };
+      return { text: 'Hello world', texts: ['Hello world'], provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' };
     });
     ledger.settle.mockImplementation(async (_id, outcome) => outcome);
     finisher.finish.mockResolvedValue(jobStub.completed);
@@ -84,7 +85,7 @@ describe(GenerationService.name, () => {
 
   it('writes the processing status to the record before announcing it', async () => {
     startsFirstDelivery();
-    llm.generate.mockResolvedValue({ text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' });
+    llm.generate.mockResolvedValue({ text: 'Hello world', texts: ['Hello world'], provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' });
     ledger.settle.mockImplementation(async (_id, outcome) => outcome);
     finisher.finish.mockResolvedValue(jobStub.completed);
 
@@ -102,7 +103,7 @@ describe(GenerationService.name, () => {
     });
     llm.generate.mockImplementation(async (request) => {
       request.onDelta?.('Hello world');
-      return { text: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' };
+      return { text: 'Hello world', texts: ['Hello world'], provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop' };
     });
     ledger.settle.mockImplementation(async (_id, outcome) => outcome);
     finisher.finish.mockResolvedValue(jobStub.completed);
@@ -135,7 +136,7 @@ describe(GenerationService.name, () => {
 
   it('keeps nothing when its answer arrives after another delivery took the job over', async () => {
     startsFirstDelivery();
-    llm.generate.mockResolvedValue({ text: 'late', provider: 'offline', model: 'offline', durationMs: 5 });
+    llm.generate.mockResolvedValue({ text: 'late', texts: ['late'], provider: 'offline', model: 'offline', durationMs: 5 });
     ledger.settle.mockResolvedValue(undefined);
     expect(await sut.deliver(payload)).toEqual({ action: 'release' });
     expect(finisher.finish).not.toHaveBeenCalled();

@@ -4,6 +4,7 @@ import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } fr
 import { LlmProvider } from '@app/llm';
 import { MetricsService } from '@app/metrics';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
+import { ContentGenerator } from './content-generator';
 import { decideFailure, FailureLimits, Verdict } from './failure-policy';
 import { JobFinisher } from './job-finisher.service';
 import { Delivery, JobLedgerRepository } from './job-ledger.repository';
@@ -40,6 +41,7 @@ export class GenerationService {
     private readonly ledger: JobLedgerRepository,
     private readonly finisher: JobFinisher,
     private readonly llm: LlmProvider,
+    private readonly generator: ContentGenerator,
     private readonly events: PubSubService,
     private readonly metrics: MetricsService,
     @Inject(realtimeConfig.KEY) private readonly realtime: RealtimeConfig,
@@ -97,17 +99,9 @@ export class GenerationService {
       flush: (text, seq) => this.events.publish('job_delta', job.userId, { jobId: job.jobId, attempt, delivery, seq, text }, { correlationId }),
     });
     try {
-      const result = await this.llm.generate({ prompt: job.prompt, contentType: job.contentType, correlationId, signal, onDelta: (text) => deltas.push(text) });
+      const result = await this.generator.generate(job, { correlationId, signal, onDelta: (text) => deltas.push(text) });
       this.metrics.generationFinished({ model: result.model, durationMs: result.durationMs, usage: result.usage });
-      return {
-        generatedContent: result.text,
-        provider: result.provider,
-        model: result.model,
-        usage: result.usage,
-        durationMs: result.durationMs,
-        finishReason: result.finishReason,
-        generationId: result.generationId,
-      };
+      return result;
     } catch (error) {
       this.metrics.generationFailed(this.llm.model, error);
       throw error;

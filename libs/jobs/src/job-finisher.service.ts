@@ -28,10 +28,7 @@ export class JobFinisher {
 
   /** Returns the finished record; undefined when the record is gone (nothing left to tell anyone). */
   async finish(jobId: string, outcome: JobOutcome): Promise<JobRecord | undefined> {
-    const stored =
-      outcome.status === 'completed'
-        ? await this.jobs.markCompleted(jobId, outcome.result, outcome.attempts)
-        : await this.jobs.markFailed(jobId, outcome.error, outcome.attempts);
+    const stored = await this.store(jobId, outcome);
     // Undefined: an earlier finisher stored it (the conditional update found nothing to change), or it is gone.
     if (stored) this.countFinished(stored);
     const job = stored ?? (await this.jobs.findByJobId(jobId));
@@ -42,6 +39,18 @@ export class JobFinisher {
     }
     await this.ledger.markDone(jobId);
     return job;
+  }
+
+  private store(jobId: string, outcome: JobOutcome): Promise<JobRecord | undefined> {
+    switch (outcome.status) {
+      case 'completed':
+        return this.jobs.markCompleted(jobId, outcome.result, outcome.attempts);
+      case 'failed':
+        return this.jobs.markFailed(jobId, outcome.error, outcome.attempts);
+      case 'cancelled':
+        // CANCEL WORK (helper C): markCancelled with the usage so far.
+        throw new Error('cancel is not implemented yet');
+    }
   }
 
   /** Counted by the finisher whose update stored the outcome, so once per job. */

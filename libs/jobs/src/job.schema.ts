@@ -1,7 +1,8 @@
 import { MongooseModule, Prop, Schema, SchemaFactory } from '@nestjs/mongoose';
-import { Types } from 'mongoose';
-import { CONTENT_TYPES, ContentType, TokenUsage, TokenUsageSchema } from '@app/common';
-import { JOB_STATUSES, JobStatus } from './job.types';
+import { Schema as MongooseSchema, Types } from 'mongoose';
+import { CONTENT_TYPES, ContentType, GenerationOptions, TokenUsage, TokenUsageSchema } from '@app/common';
+import type { OutlineSection, ProductCopy } from '@app/llm';
+import { JOB_STATUSES, JobStatus, JobValidation } from './job.types';
 
 @Schema({ collection: 'jobs', timestamps: true, versionKey: false })
 export class Job {
@@ -33,6 +34,15 @@ export class Job {
   @Prop() retries?: number;
   /** The OpenTelemetry trace of the request that created the job, when tracing was on. */
   @Prop() traceId?: string;
+  /** What the user asked for besides the prompt (validated by GenerateContentDto). */
+  @Prop({ type: MongooseSchema.Types.Mixed }) options?: GenerationOptions;
+  /** The template `prompt` was rendered from. */
+  @Prop() templateId?: string;
+  @Prop({ type: [String], default: undefined }) variants?: string[];
+  @Prop({ type: MongooseSchema.Types.Mixed }) validation?: JobValidation;
+  @Prop({ type: MongooseSchema.Types.Mixed }) outline?: OutlineSection[];
+  @Prop({ type: MongooseSchema.Types.Mixed }) product?: ProductCopy;
+  @Prop() cancelledAt?: Date;
   createdAt!: Date;
   updatedAt!: Date;
 }

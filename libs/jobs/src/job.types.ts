@@ -1,4 +1,5 @@
-import type { ContentType, JobStatus, TokenUsage } from '@app/common';
+import type { ContentType, GenerationOptions, JobStatus, TokenUsage } from '@app/common';
+import type { OutlineSection, ProductCopy } from '@app/llm';
 import type { TraceCarrier } from '@app/tracing';
 
 export const GENERATION_QUEUE = 'content-generation';
@@ -46,6 +47,25 @@ export interface JobView {
   retries?: number;
   /** The OpenTelemetry trace of the request that created it (when tracing is on). */
   traceId?: string;
+  /** What the user asked for besides the prompt. */
+  options?: GenerationOptions;
+  /** The template the prompt was rendered from (`prompt` holds the rendered text). */
+  templateId?: string;
+  /** Every answer when more than one was asked for (`generatedContent` is the first). */
+  variants?: string[];
+  /** Whether the answer keeps its content type's output contract, after at most one repair request. */
+  validation?: JobValidation;
+  /** Blog Post Outline: the sections of `generatedContent`. */
+  outline?: OutlineSection[];
+  /** Product Description: `generatedContent` in its parts. */
+  product?: ProductCopy;
+  /** Set when the job was cancelled. */
+  cancelledAt?: Date;
+}
+
+export interface JobValidation {
+  ok: boolean;
+  problems: string[];
 }
 
 /** What a successful generation stores on the record. */
@@ -57,7 +77,16 @@ export interface JobResult {
   durationMs: number;
   finishReason?: string;
   generationId?: string;
+  variants?: string[];
+  validation?: JobValidation;
+  outline?: OutlineSection[];
+  product?: ProductCopy;
 }
 
 /** A job's decided end, kept in Redis until the record holds it and the user was told. */
-export type JobOutcome = { attempts: number } & ({ status: 'completed'; result: JobResult } | { status: 'failed'; error: string });
+export type JobOutcome = { attempts: number } & (
+  | { status: 'completed'; result: JobResult }
+  | { status: 'failed'; error: string }
+  /** The user cancelled it; `usage` is what the provider calls finished before the cancel cost. */
+  | { status: 'cancelled'; usage?: TokenUsage }
+);

@@ -4,3 +4,4 @@ export * from './offline.provider';
 export * from './openrouter.client';
 export * from './llm.module';
 export * from './system-prompts';
+export * from './output-contracts';

@@ -45,6 +45,7 @@ export class OfflineProvider extends LlmProvider {
     const completionTokens = countWords(text);
     return {
       text,
+      texts: [text],
       provider: 'offline',
       model: 'offline',
       usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },

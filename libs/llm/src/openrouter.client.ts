@@ -116,6 +116,7 @@ export class OpenRouterClient extends LlmProvider {
       if (!completion.text) throw new LlmEmptyResponseError();
       return {
         text: completion.text,
+        texts: [completion.text],
         provider: 'openrouter',
         model: completion.model ?? this.config.model,
         usage: completion.usage,
