@@ -16,3 +16,7 @@ export * from './redis-keys';
 export * from './token-usage';
 export * from './paging.dto';
 export * from './text';
+export * from './page-cursor';
+export * from './newest-first-page';
+export * from './json-array-stream';
+export * from './invalid-argument';

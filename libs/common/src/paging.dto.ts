@@ -3,11 +3,15 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 
-/** `limit` of a paged list: an integer from 1 to `max`, with one message naming the field and the range. */
-export function PageLimit(max: number, defaultSize: number): PropertyDecorator {
+/**
+ * `limit` of a paged list: an integer from 1 to `max`, with one message naming the field and the range.
+ * Without a default size, a list asked for without `limit` is the whole list (up to LIST_MAX_ITEMS).
+ */
+export function PageLimit(max: number, defaultSize?: number): PropertyDecorator {
   const message = `limit must be an integer between 1 and ${max}`;
+  const documented = defaultSize === undefined ? { description: 'Without it: every item, up to LIST_MAX_ITEMS, then a Link rel="next"' } : { default: defaultSize };
   return applyDecorators(
-    ApiPropertyOptional({ minimum: 1, maximum: max, default: defaultSize }),
+    ApiPropertyOptional({ minimum: 1, maximum: max, ...documented }),
     IsOptional(),
     Type(() => Number),
     Max(max, { message }),

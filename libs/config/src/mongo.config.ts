@@ -11,6 +11,10 @@ class MongoEnv {
 
   @IntVar('SEARCH_MAX_TIME_MS', 10)
   SEARCH_MAX_TIME_MS = 2000;
+
+  /** A list asked for without `limit` (GET /generate-content, GET /content) returns at most this many items, then a Link to the rest. */
+  @IntVar('LIST_MAX_ITEMS', 1, 1_000_000)
+  LIST_MAX_ITEMS = 10_000;
 }
 
 export const mongoConfig = registerAs('mongo', () => {
@@ -19,6 +23,7 @@ export const mongoConfig = registerAs('mongo', () => {
     uri: env.MONGO_URI,
     serverSelectionTimeoutMs: env.MONGO_SERVER_SELECTION_TIMEOUT_MS,
     queryMaxTimeMs: env.SEARCH_MAX_TIME_MS,
+    listMaxItems: env.LIST_MAX_ITEMS,
   };
 });
 export type MongoConfig = ReturnType<typeof mongoConfig>;

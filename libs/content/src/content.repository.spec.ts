@@ -4,6 +4,8 @@ import { DomainError } from '@app/common';
 import { MongoConfig } from '@app/config';
 import { ContentRepository } from './content.repository';
 import { Content, ContentSchema } from './content.schema';
+import { ContentItem } from './content.types';
+import { collect } from '@app/testing';
 
 const config = { queryMaxTimeMs: 5000 } as MongoConfig;
 const newId = (): string => randomBytes(12).toString('hex');
@@ -51,7 +53,7 @@ describe(ContentRepository.name, () => {
     expect(await sut.findOwned(userId, id)).toBeUndefined();
     expect(await sut.updateOwned(userId, id, { title: 'x' })).toBeUndefined();
     expect(await sut.deleteOwned(userId, id)).toBe(false);
-    expect(await sut.list(id, { limit: 10 })).toEqual([]);
+    expect(await collect((await sut.page(id, { limit: 10 })).items)).toEqual([]);
   });
 
   it('keeps one item per job: a second insert answers undefined and the first is found by the job', async () => {
@@ -64,24 +66,59 @@ describe(ContentRepository.name, () => {
     expect(await sut.findFromJob(userId, jobId)).toEqual(first);
   });
 
-  it('lists newest first after a position', async () => {
-    const owner = newId();
-    const older = await sut.create(owner, { ...fields, title: 'Older' });
-    // createdAt decides the order; a tie would fall back to the ids.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    const newer = await sut.create(owner, { ...fields, title: 'Newer' });
+  it("keeps one item per variant of a job, the first variant under the job's own key", async () => {
+    const jobId = randomUUID();
+    const first = await sut.insertFromJob({ ...fields, userId, sourceJobId: jobId });
+    const second = await sut.insertFromJob({ ...fields, body: 'Second', userId, sourceJobId: jobId, variant: 1 });
 
-    expect((await sut.list(owner, { limit: 10 })).map((item) => item._id)).toEqual([newer._id, older._id]);
-    expect((await sut.list(owner, { limit: 10, after: { createdAt: newer.createdAt, id: newer._id } })).map((item) => item._id)).toEqual([older._id]);
-    expect((await sut.list(owner, { limit: 10, search: 'OLD' })).map((item) => item._id)).toEqual([older._id]);
+    expect(second).toMatchObject({ body: 'Second', sourceJobId: jobId });
+    expect(await sut.insertFromJob({ ...fields, userId, sourceJobId: jobId, variant: 1 })).toBeUndefined();
+    expect(await sut.findFromJob(userId, jobId, 0)).toEqual(first);
+    expect(await sut.findFromJob(userId, jobId, 1)).toEqual(second);
+  });
+
+  describe('page', () => {
+    const ids = async (page: Promise<{ items: AsyncIterable<ContentItem> }>) => (await collect((await page).items)).map((item) => item._id);
+    let owner: string;
+    let items: ContentItem[];
+
+    beforeAll(async () => {
+      owner = newId();
+      items = [];
+      for (const title of ['One', 'Two', 'Three', 'Four', 'Five']) {
+        items.unshift(await sut.create(owner, { ...fields, title }));
+        // createdAt decides the order; a tie would fall back to the ids.
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+    });
+
+    it('lists newest first, a page at a time, pointing at the last item when more follow', async () => {
+      const first = await sut.page(owner, { limit: 2 });
+      expect((await collect(first.items)).map((item) => item._id)).toEqual([items[0]._id, items[1]._id]);
+      expect(first.next).toEqual({ createdAt: items[1].createdAt, id: items[1]._id });
+
+      const last = await sut.page(owner, { limit: 3, after: first.next });
+      expect((await collect(last.items)).map((item) => item._id)).toEqual(items.slice(2).map((item) => item._id));
+      expect(last.next).toBeUndefined();
+      expect(await ids(sut.page(owner, { limit: 10, search: 'THR' }))).toEqual([items[2]._id]);
+    });
+
+    it('loses no item to one inserted between finding a page and reading it', async () => {
+      const page = await sut.page(owner, { limit: 2 });
+      const inserted = await sut.create(owner, { ...fields, title: 'Late' });
+
+      expect((await collect(page.items)).map((item) => item._id)).toEqual([inserted._id, items[0]._id, items[1]._id]);
+      expect(await ids(sut.page(owner, { limit: 10, after: page.next }))).toEqual(items.slice(2).map((item) => item._id));
+      await sut.deleteOwned(owner, inserted._id);
+    });
   });
 
   it('reports a query past the time limit as DEPENDENCY_UNAVAILABLE, not as a bug', async () => {
     const timedOut = Object.assign(new Error('operation exceeded time limit'), { code: 50 });
-    const query = { sort: () => query, limit: () => query, maxTimeMS: () => query, lean: () => Promise.reject(timedOut) };
+    const query = { sort: () => query, skip: () => query, limit: () => query, maxTimeMS: () => query, lean: () => Promise.reject(timedOut) };
     const contents = { find: () => query } as unknown as Model<Content>;
 
-    const error = await new ContentRepository(contents, config).list(userId, { search: 'slow', limit: 10 }).catch((reason: unknown) => reason);
+    const error = await new ContentRepository(contents, config).page(userId, { search: 'slow', limit: 10 }).catch((reason: unknown) => reason);
 
     expect(error).toBeInstanceOf(DomainError);
     expect(error).toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });

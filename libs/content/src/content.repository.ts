@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import mongoose, { Model, QueryFilter, Types } from 'mongoose';
-import { DomainError, escapeRegExp, parseObjectId, unlessDuplicateKey } from '@app/common';
+import { Model, Types } from 'mongoose';
+import { DomainError, EMPTY_PAGE, escapeRegExp, newestFirstPage, NewestFirstPage, PagePosition, parseObjectId, unlessDuplicateKey } from '@app/common';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { Content } from './content.schema';
 import { ContentFields, ContentItem, ContentProvenance } from './content.types';
@@ -10,15 +10,11 @@ const SEARCHED_FIELDS = ['title', 'type', 'body'] as const;
 /** The server's MaxTimeMSExpired: a query ran past maxTimeMS. */
 const MAX_TIME_EXPIRED = 50;
 
-/** A point in the newest-first order: list items strictly after it. */
-export interface ContentPosition {
-  createdAt: Date;
-  id: string;
-}
-
 export interface NewContentFromJob extends ContentFields, ContentProvenance {
   userId: string;
   sourceJobId: string;
+  /** Which of the job's answers (0, the default, is `generatedContent`). */
+  variant?: number;
 }
 
 /**
@@ -41,7 +37,8 @@ export class ContentRepository {
   /** Undefined when this job's item exists already (unique source key), so racing saves cannot both insert. */
   async insertFromJob(content: NewContentFromJob): Promise<ContentItem | undefined> {
     return unlessDuplicateKey(async () => {
-      const created = await this.contents.create({ ...content, userId: ownerId(content.userId), sourceKey: jobSourceKey(content.sourceJobId) });
+      const { variant, ...fields } = content;
+      const created = await this.contents.create({ ...fields, userId: ownerId(content.userId), sourceKey: jobSourceKey(content.sourceJobId, variant) });
       return toItem(created.toObject());
     });
   }
@@ -54,40 +51,34 @@ export class ContentRepository {
     return content && isOwner(content.userId, userId) ? toItem(content) : undefined;
   }
 
-  async findFromJob(userId: string, jobId: string): Promise<ContentItem | undefined> {
+  async findFromJob(userId: string, jobId: string, variant?: number): Promise<ContentItem | undefined> {
     const owner = parseObjectId(userId);
     if (!owner) return undefined;
-    const content = await this.contents.findOne({ userId: owner, sourceKey: jobSourceKey(jobId) }).lean();
+    const content = await this.contents.findOne({ userId: owner, sourceKey: jobSourceKey(jobId, variant) }).lean();
     return content ? toItem(content) : undefined;
   }
 
   /**
-   * Newest first; `search` is literal text matched case-insensitively. A query past the configured time
-   * limit is DEPENDENCY_UNAVAILABLE: a search too broad for the database, not a bug.
+   * One page, newest first, streamed; `search` is literal text matched case-insensitively. A query past the
+   * configured time limit is DEPENDENCY_UNAVAILABLE: a search too broad for the database, not a bug.
    */
-  async list(userId: string, options: { search?: string; limit: number; after?: ContentPosition }): Promise<ContentItem[]> {
+  async page(userId: string, options: { search?: string; limit: number; after?: PagePosition }): Promise<NewestFirstPage<ContentItem>> {
     const owner = parseObjectId(userId);
-    if (!owner) return [];
-    const conditions: QueryFilter<Content>[] = [];
+    if (!owner) return EMPTY_PAGE;
+    const filter: Record<string, unknown> = { userId: owner };
     if (options.search) {
       const pattern = new RegExp(escapeRegExp(options.search), 'i');
-      conditions.push({ $or: SEARCHED_FIELDS.map((field) => ({ [field]: pattern })) });
+      filter.$or = SEARCHED_FIELDS.map((field) => ({ [field]: pattern }));
     }
-    if (options.after) {
-      const { createdAt } = options.after;
-      const id = parseObjectId(options.after.id);
-      // Our own operators: trusted, so sanitizeFilter does not turn them into $eq.
-      conditions.push({ $or: [{ createdAt: mongoose.trusted({ $lt: createdAt }) }, { createdAt, _id: mongoose.trusted({ $lt: id }) }] });
-    }
-    const filter: QueryFilter<Content> = conditions.length ? { userId: owner, $and: conditions } : { userId: owner };
     try {
-      const contents = await this.contents
-        .find(filter)
-        .sort({ createdAt: -1, _id: -1 })
-        .limit(options.limit)
-        .maxTimeMS(this.config.queryMaxTimeMs)
-        .lean();
-      return contents.map(toItem);
+      return await newestFirstPage(this.contents, {
+        filter,
+        limit: options.limit,
+        after: options.after,
+        toId: (id) => parseObjectId(id),
+        toItem,
+        maxTimeMs: this.config.queryMaxTimeMs,
+      });
     } catch (error) {
       if ((error as { code?: unknown }).code === MAX_TIME_EXPIRED) {
         throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The search took too long; try more specific text');
@@ -118,9 +109,12 @@ export class ContentRepository {
   }
 }
 
-/** FerretDB has no sparse or partial unique indexes, so every item carries a source key; a job's item has this one. */
-function jobSourceKey(jobId: string): string {
-  return `job:${jobId}`;
+/**
+ * FerretDB has no sparse or partial unique indexes, so every item carries a source key; a job's item has
+ * this one, one per saved answer (the first answer's key is the one saved jobs always had).
+ */
+function jobSourceKey(jobId: string, variant = 0): string {
+  return variant === 0 ? `job:${jobId}` : `job:${jobId}:v${variant}`;
 }
 
 function isOwner(owner: Types.ObjectId, userId: string): boolean {

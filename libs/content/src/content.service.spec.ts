@@ -3,7 +3,8 @@ import { DomainError } from '@app/common';
 import { ContentRepository } from './content.repository';
 import { ContentService } from './content.service';
 import { ContentItem } from './content.types';
-import { strictMock } from '@app/testing';
+import { MongoConfig } from '@app/config';
+import { collect, strictMock } from '@app/testing';
 
 /** 24 hex digits, the shape of a stored id. */
 const newId = (): string => randomBytes(12).toString('hex');
@@ -33,35 +34,41 @@ async function domainCode(promise: Promise<unknown>): Promise<string | undefined
   }
 }
 
+const config = { listMaxItems: 10_000 } as MongoConfig;
+
 describe(ContentService.name, () => {
   let sut: ContentService;
   let contents: jest.Mocked<ContentRepository>;
 
   beforeEach(() => {
     contents = strictMock(ContentRepository);
-    sut = new ContentService(contents);
+    sut = new ContentService(contents, config);
   });
 
   describe('list', () => {
-    it('asks for one extra item and returns a cursor only when it exists', async () => {
-      const items = [contentStub.manual({ _id: newId() }), contentStub.manual(), contentStub.manual({ _id: newId() })];
-      contents.list.mockResolvedValueOnce(items);
+    const items = [contentStub.manual({ _id: newId() }), contentStub.manual()];
+    const stream = async function* () {
+      yield* items;
+    };
+
+    it('asks for a page of `limit` and turns the position after it into a cursor', async () => {
+      contents.page.mockResolvedValueOnce({ items: stream(), next: { createdAt: new Date('2026-01-02T03:04:05.678Z'), id: itemId } });
 
       const page = await sut.list(userId, { limit: 2, search: 'x' });
 
-      expect(contents.list).toHaveBeenCalledWith(userId, { search: 'x', limit: 3, after: undefined });
-      expect(page.items).toEqual(items.slice(0, 2));
+      expect(contents.page).toHaveBeenCalledWith(userId, { search: 'x', limit: 2, after: undefined });
+      expect(await collect(page.items)).toEqual(items);
       expect(Buffer.from(page.nextCursor!, 'base64url').toString()).toBe(`2026-01-02T03:04:05.678Z|${itemId}`);
     });
 
-    it('turns a cursor back into the position it came from', async () => {
-      contents.list.mockResolvedValueOnce([]);
+    it('asks for the whole list up to LIST_MAX_ITEMS without `limit`, from the position a cursor names', async () => {
+      contents.page.mockResolvedValueOnce({ items: stream() });
       const cursor = Buffer.from(`2026-01-02T03:04:05.678Z|${itemId}`).toString('base64url');
 
-      expect(await sut.list(userId, { cursor })).toEqual({ items: [] });
-      expect(contents.list).toHaveBeenCalledWith(expect.anything(), {
+      expect((await sut.list(userId, { cursor })).nextCursor).toBeUndefined();
+      expect(contents.page).toHaveBeenCalledWith(expect.anything(), {
         search: undefined,
-        limit: 51,
+        limit: config.listMaxItems,
         after: { createdAt: new Date('2026-01-02T03:04:05.678Z'), id: itemId },
       });
     });
@@ -72,7 +79,7 @@ describe(ContentService.name, () => {
       ['an impossible date', Buffer.from(`2026-13-45T03:04:05.678Z|${itemId}`).toString('base64url')],
     ])('refuses a cursor that is %s without querying', async (_name, cursor) => {
       expect(await domainCode(sut.list(userId, { cursor }))).toBe('INVALID_ARGUMENT');
-      expect(contents.list).not.toHaveBeenCalled();
+      expect(contents.page).not.toHaveBeenCalled();
     });
   });
 
@@ -127,7 +134,7 @@ describe(ContentService.name, () => {
       contents.findFromJob.mockResolvedValueOnce(item);
 
       expect(await sut.saveFromJob(input)).toEqual({ item, created: false });
-      expect(contents.findFromJob).toHaveBeenCalledWith(userId, 'job-1');
+      expect(contents.findFromJob).toHaveBeenCalledWith(userId, 'job-1', undefined);
     });
 
     it('refuses an empty body before writing', async () => {

@@ -1,13 +1,13 @@
-import { Injectable } from '@nestjs/common';
-import { DomainError } from '@app/common';
-import { ContentPosition, ContentRepository } from './content.repository';
+import { Inject, Injectable } from '@nestjs/common';
+import { decodePageCursor, DomainError, encodePageCursor } from '@app/common';
+import { mongoConfig, MongoConfig } from '@app/config';
+import { ContentRepository } from './content.repository';
 import {
   BODY_MAX_LENGTH,
   ContentFields,
   ContentItem,
   ContentListOptions,
   ContentPage,
-  DEFAULT_PAGE_SIZE,
   SaveFromJobInput,
   TITLE_MAX_LENGTH,
 } from './content.types';
@@ -17,20 +17,19 @@ const EDITABLE_FIELDS = ['title', 'type', 'body'] as const;
 /** The caller's content library. Every read and write is scoped to the owner; another user's item is "not found". */
 @Injectable()
 export class ContentService {
-  constructor(private readonly contents: ContentRepository) {}
+  constructor(
+    private readonly contents: ContentRepository,
+    @Inject(mongoConfig.KEY) private readonly config: MongoConfig,
+  ) {}
 
   /**
-   * Newest first, one page at a time; pass the returned `nextCursor` back to get the next page.
-   * `limit` and `search` arrive checked by ListContentQueryDto.
+   * Newest first: without `limit` the whole library up to LIST_MAX_ITEMS, else one page; `nextCursor` is
+   * set when more follow. `limit` and `search` arrive checked by ListContentQueryDto.
    */
   async list(userId: string, options: ContentListOptions = {}): Promise<ContentPage> {
-    const limit = options.limit ?? DEFAULT_PAGE_SIZE;
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
-    // One extra item tells whether a next page exists without a count.
-    const items = await this.contents.list(userId, { search: options.search, limit: limit + 1, after });
-    if (items.length <= limit) return { items };
-    const page = items.slice(0, limit);
-    return { items: page, nextCursor: encodeCursor(page[page.length - 1]) };
+    const after = options.cursor === undefined ? undefined : decodePageCursor(options.cursor);
+    const page = await this.contents.page(userId, { search: options.search, limit: options.limit ?? this.config.listMaxItems, after });
+    return { items: page.items, nextCursor: page.next && encodePageCursor(page.next) };
   }
 
   async get(userId: string, id: string): Promise<ContentItem> {
@@ -60,8 +59,8 @@ export class ContentService {
   }
 
   /**
-   * Saves a completed job's text to its owner's library. Idempotent and safe under races: one item per
-   * job, so only one insert wins; every other call gets that same item with `created: false`.
+   * Saves a completed job's text (one of its variants) to its owner's library. Idempotent and safe under
+   * races: one item per job and variant, so only one insert wins; every other call gets that same item with `created: false`.
    */
   async saveFromJob(input: SaveFromJobInput): Promise<{ item: ContentItem; created: boolean }> {
     const title = input.title.trim();
@@ -76,9 +75,10 @@ export class ContentService {
       provider: input.provider,
       model: input.model,
       usage: input.usage,
+      variant: input.variant,
     });
     if (created) return { item: created, created: true };
-    const existing = await this.contents.findFromJob(input.userId, input.jobId);
+    const existing = await this.contents.findFromJob(input.userId, input.jobId, input.variant);
     if (!existing) throw new DomainError('IDEMPOTENCY_CONFLICT', 'This job was already saved to another library');
     return { item: existing, created: false };
   }
@@ -94,18 +94,4 @@ function pickEditable(fields: Partial<ContentFields>): Partial<ContentFields> {
     if (fields[field] !== undefined) Object.assign(picked, { [field]: fields[field] });
   }
   return picked;
-}
-
-const CURSOR_TEXT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{24})$/;
-
-/** Opaque to clients: base64url of `<createdAt ISO>|<_id>` of the last item of a page. */
-function encodeCursor(item: ContentItem): string {
-  return Buffer.from(`${new Date(item.createdAt).toISOString()}|${item._id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): ContentPosition {
-  const match = /^[A-Za-z0-9_-]{1,100}$/.test(cursor) ? CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
-  const createdAt = match ? new Date(match[1]) : undefined;
-  if (!match || !createdAt || Number.isNaN(createdAt.getTime())) throw new DomainError('INVALID_ARGUMENT', 'cursor is invalid');
-  return { createdAt, id: match[2] };
 }

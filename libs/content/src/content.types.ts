@@ -3,7 +3,6 @@ import { ContentType, TokenUsage } from '@app/common';
 export const TITLE_MAX_LENGTH = 200;
 export const BODY_MAX_LENGTH = 50_000;
 export const SEARCH_MAX_LENGTH = 200;
-export const DEFAULT_PAGE_SIZE = 50;
 export const MAX_PAGE_SIZE = 100;
 
 /** The editable fields of a library item. */
@@ -32,14 +31,15 @@ export interface ContentItem extends ContentFields, ContentProvenance {
 export interface ContentListOptions {
   /** Literal text, matched case-insensitively against title, type and body. */
   search?: string;
-  /** Page size, 1..100 (default 50). */
+  /** Page size, 1..100; without it the whole list up to LIST_MAX_ITEMS. */
   limit?: number;
   /** The opaque `nextCursor` of the previous page. */
   cursor?: string;
 }
 
 export interface ContentPage {
-  items: ContentItem[];
+  /** Streamed from the database as they are read. */
+  items: AsyncIterable<ContentItem>;
   /** Set when there are more items after this page. */
   nextCursor?: string;
 }
@@ -47,6 +47,8 @@ export interface ContentPage {
 export interface SaveFromJobInput extends ContentFields {
   userId: string;
   jobId: string;
+  /** Which of the job's answers; 0 (the default) is `generatedContent`. */
+  variant?: number;
   provider?: string;
   model?: string;
   usage?: TokenUsage;

@@ -3,3 +3,4 @@ export * from './fixtures';
 export * from './openrouter-stub';
 export * from './strict-mock';
 export * from './wait-for';
+export * from './collect';

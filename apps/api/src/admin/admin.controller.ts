@@ -2,10 +2,7 @@ import { Controller, Get, HttpCode, Param, Post, Query, Res, UseGuards } from '@
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AdminGuard, AdminUserDto, AuthService, JwtAuthGuard, ListUsersQueryDto, UserStatusChangedDto } from '@app/auth';
 import { AdminJobDto, AdminJobsService, AdminListJobsQueryDto, AdminStatsDto, RetriedJobDto } from '@app/jobs';
-
-interface HeaderReply {
-  header(name: string, value: string): unknown;
-}
+import { HeaderReply, setNextPage } from '../common/paged-list';
 
 const NEXT_CURSOR_HEADER = { 'X-Next-Cursor': { description: 'Cursor of the next page, when there is one' } };
 
@@ -83,13 +80,4 @@ export class AdminController {
     await this.auth.setStatus(id, 'active');
     return { _id: id, status: 'active' };
   }
-}
-
-/** X-Next-Cursor and a relative Link (it keeps working behind a path prefix), as GET /content sends them. */
-function setNextPage(reply: HeaderReply, route: string, query: Record<string, string | number | undefined>, cursor: string): void {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
-  params.set('cursor', cursor);
-  reply.header('X-Next-Cursor', cursor);
-  reply.header('Link', `<${route}?${params.toString()}>; rel="next"`);
 }

@@ -1,11 +1,8 @@
-import { Body, Controller, Delete, Get, Param, Post, Put, Query, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Param, Post, Put, Query, Res, StreamableFile, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AuthUser, CurrentUser, JwtAuthGuard } from '@app/auth';
 import { ContentItemDto, ContentService, CreateContentDto, DeletedContentDto, ListContentQueryDto, UpdateContentDto } from '@app/content';
-
-interface HeaderReply {
-  header(name: string, value: string): unknown;
-}
+import { HeaderReply, NEXT_PAGE_HEADERS, streamedList } from '../common/paged-list';
 
 @ApiTags('content')
 @ApiBearerAuth()
@@ -15,15 +12,11 @@ export class ContentController {
   constructor(private readonly content: ContentService) {}
 
   @Get()
-  @ApiOperation({ summary: "The caller's library, newest first; X-Next-Cursor and Link rel=next point to the next page" })
-  @ApiResponse({ status: 200, type: [ContentItemDto], headers: { 'X-Next-Cursor': { description: 'Cursor of the next page, when there is one' } } })
-  async list(@CurrentUser() user: AuthUser, @Query() query: ListContentQueryDto, @Res({ passthrough: true }) reply: HeaderReply): Promise<ContentItemDto[]> {
+  @ApiOperation({ summary: "The caller's library, newest first: all of it without `limit` (up to LIST_MAX_ITEMS); X-Next-Cursor and Link rel=next point on" })
+  @ApiResponse({ status: 200, type: [ContentItemDto], headers: NEXT_PAGE_HEADERS })
+  async list(@CurrentUser() user: AuthUser, @Query() query: ListContentQueryDto, @Res({ passthrough: true }) reply: HeaderReply): Promise<StreamableFile> {
     const page = await this.content.list(user.id, query);
-    if (page.nextCursor) {
-      reply.header('X-Next-Cursor', page.nextCursor);
-      reply.header('Link', `<${nextPageUrl(query, page.nextCursor)}>; rel="next"`);
-    }
-    return page.items;
+    return streamedList(reply, page, 'content', { search: query.search, limit: query.limit });
   }
 
   @Get(':id')
@@ -53,12 +46,4 @@ export class ContentController {
   remove(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<DeletedContentDto> {
     return this.content.remove(user.id, id);
   }
-}
-
-function nextPageUrl(query: ListContentQueryDto, cursor: string): string {
-  const params = new URLSearchParams();
-  if (query.search) params.set('search', query.search);
-  if (query.limit !== undefined) params.set('limit', String(query.limit));
-  params.set('cursor', cursor);
-  return `/content?${params.toString()}`;
 }

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { CONTENT_TYPES, ContentType, normalizeContentType, PageCursor, PageLimit, TokenUsage } from '@app/common';
-import { BODY_MAX_LENGTH, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SEARCH_MAX_LENGTH, TITLE_MAX_LENGTH } from '../content.types';
+import { BODY_MAX_LENGTH, MAX_PAGE_SIZE, SEARCH_MAX_LENGTH, TITLE_MAX_LENGTH } from '../content.types';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const toContentType = ({ value }: { value: unknown }) => normalizeContentType(value);
@@ -62,7 +62,7 @@ export class ListContentQueryDto {
   @IsString()
   search?: string;
 
-  @PageLimit(MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+  @PageLimit(MAX_PAGE_SIZE)
   limit?: number;
 
   @PageCursor()
