@@ -17,6 +17,11 @@ class OpenRouterEnv {
   @Matches(/^\S+(,\s*\S+)*$/, { message: 'OPENROUTER_FALLBACK_MODELS must be a comma-separated list of model ids' })
   OPENROUTER_FALLBACK_MODELS?: string = undefined;
 
+  /** The models a request may name in `options.model`; others are refused (400). */
+  @IsOptional()
+  @Matches(/^\S+(,\s*\S+)*$/, { message: 'LLM_ALLOWED_MODELS must be a comma-separated list of model ids' })
+  LLM_ALLOWED_MODELS?: string = undefined;
+
   @Matches(/^https?:\/\/\S+$/, { message: 'OPENROUTER_BASE_URL must be an http(s) URL' })
   OPENROUTER_BASE_URL = 'https://openrouter.ai/api/v1';
 
@@ -42,11 +47,14 @@ export const openRouterConfig = registerAs('openrouter', () => {
     OPENROUTER_BASE_URL: firstSet(process.env, 'OPENROUTER_BASE_URL', 'BASE_URL'),
   });
   const provider = env.LLM_PROVIDER === 'auto' ? (env.OPENROUTER_API_KEY ? 'openrouter' : 'offline') : env.LLM_PROVIDER;
+  const fallbackModels = modelList(env.OPENROUTER_FALLBACK_MODELS);
   return {
     provider: provider as 'openrouter' | 'offline',
     apiKey: env.OPENROUTER_API_KEY,
     model: env.OPENROUTER_MODEL,
-    fallbackModels: env.OPENROUTER_FALLBACK_MODELS?.split(',').map((model) => model.trim()) ?? [],
+    fallbackModels,
+    /** LLM_ALLOWED_MODELS, or when unset the configured model and its fallbacks. */
+    allowedModels: env.LLM_ALLOWED_MODELS ? modelList(env.LLM_ALLOWED_MODELS) : [...new Set([env.OPENROUTER_MODEL, ...fallbackModels])],
     baseUrl: env.OPENROUTER_BASE_URL.replace(/\/+$/, ''),
     timeoutMs: env.OPENROUTER_TIMEOUT_MS,
     maxOutputChars: env.LLM_MAX_OUTPUT_CHARS,
@@ -54,4 +62,8 @@ export const openRouterConfig = registerAs('openrouter', () => {
     appTitle: env.APP_TITLE,
   };
 });
+function modelList(value: string | undefined): string[] {
+  return value?.split(',').map((model) => model.trim()) ?? [];
+}
+
 export type OpenRouterConfig = ReturnType<typeof openRouterConfig>;

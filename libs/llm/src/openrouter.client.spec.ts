@@ -16,7 +16,7 @@ import {
 } from './llm.errors';
 import type { GenerationRequest } from './llm-provider';
 import { OpenRouterClient, outputBounds } from './openrouter.client';
-import { MAX_TOKENS, SYSTEM_PROMPTS } from './system-prompts';
+import { buildMessages, MAX_TOKENS } from './prompts/build-messages';
 
 const API_KEY = 'sk-or-v1-test-key-that-must-never-leak';
 
@@ -55,6 +55,7 @@ describe(OpenRouterClient.name, () => {
     apiKey: API_KEY,
     model: 'openai/gpt-4o-mini',
     fallbackModels: [],
+    allowedModels: ['openai/gpt-4o-mini'],
     baseUrl: stub.url,
     timeoutMs: 2000,
     maxOutputChars: 50_000,
@@ -98,6 +99,7 @@ describe(OpenRouterClient.name, () => {
 
       expect(result).toEqual({
         text: 'Hello there, wonderful world! ✨',
+        texts: ['Hello there, wonderful world! ✨'],
         provider: 'openrouter',
         model: 'anthropic/claude-3.5-haiku',
         usage: { promptTokens: expect.any(Number), completionTokens: 5, totalTokens: expect.any(Number), cost: expect.any(Number) },
@@ -131,10 +133,7 @@ describe(OpenRouterClient.name, () => {
       expect(sent.body).toEqual({
         model: 'openai/gpt-4o-mini',
         models: ['openai/gpt-4o-mini', 'anthropic/claude-3.5-haiku'],
-        messages: [
-          { role: 'system', content: SYSTEM_PROMPTS['Product Description'] },
-          { role: 'user', content: 'A bamboo toothbrush' },
-        ],
+        messages: buildMessages({ contentType: 'Product Description', prompt: 'A bamboo toothbrush' }),
         max_tokens: 800,
         temperature: 0.7,
         stream: true,

@@ -1,4 +1,4 @@
-import type { TokenUsage } from '@app/common';
+import { MAX_VARIANTS, sumUsage, type TokenUsage } from '@app/common';
 import type { OpenRouterConfig } from '@app/config';
 import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
 import {
@@ -13,7 +13,7 @@ import {
   truncateProviderMessage,
 } from './llm.errors';
 import { GenerationRequest, GenerationResult, LlmProvider } from './llm-provider';
-import { MAX_TOKENS, SYSTEM_PROMPTS } from './system-prompts';
+import { buildMessages, maxTokensFor } from './prompts/build-messages';
 
 const TEMPERATURE = 0.7;
 /** Enough of an error body for its message; an error page larger than this is not worth reading. */
@@ -36,6 +36,7 @@ interface ChatCompletion {
   id?: string;
   model?: string;
   choices?: Array<{
+    index?: number;
     delta?: { content?: string | null };
     message?: { content?: string | null };
     finish_reason?: string | null;
@@ -46,9 +47,11 @@ interface ChatCompletion {
 
 /** What a response produced, before it becomes a `GenerationResult`. */
 interface Completion {
-  text: string;
+  /** Each choice's text by its index (choice 0 is the one streamed to `onDelta`); missing or empty choices left out after reading. */
+  texts: string[];
   model?: string;
   usage?: TokenUsage;
+  /** Choice 0's. */
   finishReason?: string;
   id?: string;
 }
@@ -66,18 +69,20 @@ export interface OutputBounds {
 /** What reading one response needs: where the pieces go, the signal that ends it, and the bounds. */
 interface ReadContext {
   onDelta?: (text: string) => void;
+  /** How many choices were asked for: the indexes read (0 to choices - 1). */
+  choices: number;
   signal: AbortSignal;
   bounds: OutputBounds;
 }
 
-/** The reading bounds for answers of at most `maxChars` characters. */
-export function outputBounds(maxChars: number): OutputBounds {
+/** The reading bounds for `choices` answers of at most `maxChars` characters each. */
+export function outputBounds(maxChars: number, choices = 1): OutputBounds {
   return {
     maxChars,
     // At worst 6 bytes per character (a \uXXXX escape), plus the envelope around it (id, model, usage).
-    maxDocumentBytes: maxChars * 6 + 64 * 1024,
+    maxDocumentBytes: choices * maxChars * 6 + 64 * 1024,
     // Room for a ~500-byte chunk envelope per character, so only a runaway stream reaches it.
-    maxStreamBytes: maxChars * 512 + 1024 * 1024,
+    maxStreamBytes: choices * maxChars * 512 + 1024 * 1024,
   };
 }
 
@@ -96,8 +101,36 @@ export class OpenRouterClient extends LlmProvider {
     this.bounds = outputBounds(config.maxOutputChars);
   }
 
+  /**
+   * One call asking for every wanted answer as `n` choices (choice 0 streamed to `onDelta`); when the answer
+   * brings fewer (most models ignore `n`), one more call per missing answer, without deltas. Usage is summed over
+   * the calls, `durationMs` spans them all, and model, finish reason and generation id are the first call's.
+   */
   async generate(request: GenerationRequest): Promise<GenerationResult> {
     const startedAt = performance.now();
+    const wanted = request.repair ? 1 : Math.min(Math.max(request.options?.variants ?? 1, 1), MAX_VARIANTS);
+    const first = await this.call(request, wanted, request.onDelta);
+    const texts = first.texts.slice(0, wanted);
+    const usages = [first.usage];
+    while (texts.length < wanted) {
+      const next = await this.call(request, 1, undefined);
+      texts.push(next.texts[0]);
+      usages.push(next.usage);
+    }
+    return {
+      text: texts[0],
+      texts,
+      provider: 'openrouter',
+      model: first.model ?? request.options?.model ?? this.config.model,
+      usage: sumUsage(usages),
+      finishReason: first.finishReason,
+      generationId: first.id,
+      durationMs: Math.round(performance.now() - startedAt),
+    };
+  }
+
+  /** One HTTP request for `n` choices: every choice's text (choice 0 first, never empty), within its own timeout. */
+  private async call(request: GenerationRequest, n: number, onDelta: ((text: string) => void) | undefined): Promise<Completion> {
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     // Aborted when we stop reading early, so the connection is dropped at once instead of drained.
     const release = new AbortController();
@@ -106,24 +139,15 @@ export class OpenRouterClient extends LlmProvider {
       const response = await fetch(`${this.config.baseUrl}/chat/completions`, {
         method: 'POST',
         headers: this.headers(),
-        body: JSON.stringify(this.body(request)),
+        body: JSON.stringify(this.body(request, n)),
         signal,
       });
       if (!response.ok) throw await statusError(response);
-      const context: ReadContext = { onDelta: request.onDelta, signal, bounds: this.bounds };
+      const context: ReadContext = { onDelta, signal, choices: n, bounds: n > 1 ? outputBounds(this.bounds.maxChars, n) : this.bounds };
       const contentType = response.headers.get('content-type') ?? '';
       const completion = contentType.includes('text/event-stream') ? await readStream(response, context) : await readJson(response, context);
-      if (!completion.text) throw new LlmEmptyResponseError();
-      return {
-        text: completion.text,
-        texts: [completion.text],
-        provider: 'openrouter',
-        model: completion.model ?? this.config.model,
-        usage: completion.usage,
-        finishReason: completion.finishReason,
-        generationId: response.headers.get('x-generation-id') ?? completion.id,
-        durationMs: Math.round(performance.now() - startedAt),
-      };
+      if (!completion.texts[0]) throw new LlmEmptyResponseError();
+      return { ...completion, id: response.headers.get('x-generation-id') ?? completion.id };
     } catch (error) {
       release.abort();
       throw translate(error, request.signal, timeout, this.config.timeoutMs);
@@ -143,16 +167,20 @@ export class OpenRouterClient extends LlmProvider {
     return headers;
   }
 
-  private body(request: GenerationRequest): Record<string, unknown> {
-    const { model, fallbackModels } = this.config;
+  /**
+   * The chat body. A model named by the request (already allow-listed) is used alone: the user chose it, so no
+   * fallback model answers in its place; without one, the configured model and its fallbacks.
+   */
+  private body(request: GenerationRequest, n: number): Record<string, unknown> {
+    const { fallbackModels } = this.config;
+    const chosen = request.options?.model;
+    const model = chosen ?? this.config.model;
     return {
       model,
-      ...(fallbackModels.length > 0 ? { models: [model, ...fallbackModels] } : {}),
-      messages: [
-        { role: 'system', content: SYSTEM_PROMPTS[request.contentType] },
-        { role: 'user', content: request.prompt },
-      ],
-      max_tokens: MAX_TOKENS[request.contentType],
+      ...(!chosen && fallbackModels.length > 0 ? { models: [model, ...fallbackModels] } : {}),
+      messages: buildMessages(request),
+      max_tokens: maxTokensFor(request),
+      ...(n > 1 ? { n } : {}),
       temperature: TEMPERATURE,
       stream: true,
       usage: { include: true },
@@ -225,7 +253,7 @@ function toUsage(usage: ChatUsage | undefined): TokenUsage | undefined {
   };
 }
 
-async function readJson(response: Response, { onDelta, bounds }: ReadContext): Promise<Completion> {
+async function readJson(response: Response, { onDelta, bounds, choices }: ReadContext): Promise<Completion> {
   const body = await readCapped(response, bounds.maxDocumentBytes);
   if (body === undefined) throw bodyTooLarge(bounds, bounds.maxDocumentBytes);
   let parsed: ChatCompletion;
@@ -237,19 +265,47 @@ async function readJson(response: Response, { onDelta, bounds }: ReadContext): P
   if (!parsed || typeof parsed !== 'object') throw new LlmResponseError('LLM response was not a JSON object');
   if (parsed.error) throw providerError('LLM response carried an error', parsed.error);
   if (!Array.isArray(parsed.choices)) throw new LlmResponseError('LLM response had no choices');
-  const choice = parsed.choices[0];
-  if (choice?.finish_reason === 'error') throw new LlmResponseError('LLM response finished with an error');
-  const text = choice?.message?.content ?? '';
-  if (text.length > bounds.maxChars) throw new LlmOutputTooLargeError(bounds.maxChars);
-  if (text) onDelta?.(text);
-  return { text, model: parsed.model, usage: toUsage(parsed.usage), finishReason: choice?.finish_reason ?? undefined, id: parsed.id };
+  const texts = new Map<number, string>();
+  let finishReason: string | undefined;
+  for (const [position, choice] of parsed.choices.entries()) {
+    const index = choiceIndex(choice?.index ?? position, choices);
+    if (index === undefined) continue;
+    if (choice?.finish_reason === 'error') throw new LlmResponseError('LLM response finished with an error');
+    const text = choice?.message?.content ?? '';
+    if (text.length > bounds.maxChars) throw new LlmOutputTooLargeError(bounds.maxChars);
+    texts.set(index, text);
+    if (index === 0) finishReason = choice?.finish_reason ?? undefined;
+  }
+  const first = texts.get(0);
+  if (first) onDelta?.(first);
+  return { texts: answers(texts), model: parsed.model, usage: toUsage(parsed.usage), finishReason, id: parsed.id };
 }
 
-type StreamState = Completion & { done: boolean; failure?: LlmError };
+/** A choice's index when it is one of the `choices` asked for; anything else is ignored. */
+function choiceIndex(index: unknown, choices: number): number | undefined {
+  return Number.isInteger(index) && (index as number) >= 0 && (index as number) < choices ? (index as number) : undefined;
+}
+
+/** The choices' texts in index order, choice 0 first even when empty (the caller refuses that), empty others left out. */
+function answers(texts: Map<number, string>): string[] {
+  const others = [...texts.entries()].filter(([index, text]) => index > 0 && text).sort(([a], [b]) => a - b);
+  return [texts.get(0) ?? '', ...others.map(([, text]) => text)];
+}
+
+interface StreamState {
+  texts: Map<number, string>;
+  model?: string;
+  usage?: TokenUsage;
+  /** Choice 0's. */
+  finishReason?: string;
+  id?: string;
+  done: boolean;
+  failure?: LlmError;
+}
 
 async function readStream(response: Response, context: ReadContext): Promise<Completion> {
   const { bounds, signal } = context;
-  const state: StreamState = { text: '', done: false };
+  const state: StreamState = { texts: new Map(), done: false };
   const parser = createParser({
     onEvent: (event) => onStreamEvent(event, state, context),
     // Without a bound, a line or an event that never ends would be buffered until memory runs out.
@@ -277,10 +333,10 @@ async function readStream(response: Response, context: ReadContext): Promise<Com
     if (state.failure) throw state.failure;
     if (!state.done && !state.finishReason) throw new LlmResponseError('LLM stream ended before the completion finished');
   }
-  return state;
+  return { texts: answers(state.texts), model: state.model, usage: state.usage, finishReason: state.finishReason, id: state.id };
 }
 
-function onStreamEvent(event: EventSourceMessage, state: StreamState, { onDelta, signal, bounds }: ReadContext): void {
+function onStreamEvent(event: EventSourceMessage, state: StreamState, { onDelta, signal, bounds, choices }: ReadContext): void {
   if (state.done || state.failure || signal.aborted) return;
   if (event.event === 'error') {
     state.failure = streamEventError(event.data);
@@ -304,19 +360,26 @@ function onStreamEvent(event: EventSourceMessage, state: StreamState, { onDelta,
   state.id ??= chunk.id;
   if (chunk.model) state.model = chunk.model;
   if (chunk.usage) state.usage = toUsage(chunk.usage);
-  const choice = chunk.choices?.[0];
-  const piece = choice?.delta?.content;
-  if (piece) {
-    // Checked before the piece is passed on, so the deltas never add up to more than the limit.
-    if (state.text.length + piece.length > bounds.maxChars) {
-      state.failure = new LlmOutputTooLargeError(bounds.maxChars);
+  for (const choice of chunk.choices ?? []) {
+    const index = choiceIndex(choice?.index ?? 0, choices);
+    if (index === undefined) continue;
+    const piece = choice.delta?.content;
+    if (piece) {
+      const text = state.texts.get(index) ?? '';
+      // Checked before the piece is passed on, so the deltas never add up to more than the limit (per choice).
+      if (text.length + piece.length > bounds.maxChars) {
+        state.failure = new LlmOutputTooLargeError(bounds.maxChars);
+        return;
+      }
+      state.texts.set(index, text + piece);
+      if (index === 0) onDelta?.(piece);
+    }
+    if (index === 0 && choice.finish_reason) state.finishReason = choice.finish_reason;
+    if (choice.finish_reason === 'error') {
+      state.failure = new LlmResponseError('LLM stream finished with an error');
       return;
     }
-    state.text += piece;
-    onDelta?.(piece);
   }
-  if (choice?.finish_reason) state.finishReason = choice.finish_reason;
-  if (choice?.finish_reason === 'error') state.failure = new LlmResponseError('LLM stream finished with an error');
 }
 
 function streamEventError(data: string): LlmResponseError {

@@ -19,7 +19,13 @@
  *        [[stub:chunks=10]]       number of streamed text chunks
  *        [[stub:mb=2]]            size of the huge answers, in megabytes (decimals allowed)
  *   3. the script set with `stub.setDefault(...)`;
- *   4. a stream of `stubAnswerFor(prompt)`, i.e. "Stub answer for: <prompt>" (markers included, verbatim).
+ *   4. a stream of `stubAnswerFor(prompt)`: a Markdown text headed "Stub answer for: <prompt>" (markers included,
+ *      verbatim) that keeps every content type's output contract.
+ * "prompt" is the user's request: the text between <request> and </request> in the first user message (as the
+ * client's prompt builder sends it), else the last user message; a repair request (one with an earlier answer as an
+ * assistant message) has the same prompt as the request it repairs.
+ * Several choices: a body with `n` gets n choices (`choices[].index`; choice i > 0 answers `stubAnswerFor(prompt, i)`),
+ * unless `stub.ignoreN()` makes it answer one, as most real models do; a script's `choices` sends exactly those texts.
  * A request without `Authorization: Bearer ...` gets 401, as on OpenRouter.
  * The huge and endless answers write only as fast as the client reads and stop when it goes away.
  */
@@ -33,8 +39,8 @@ interface Timing {
 
 export type StubScript = Timing &
   (
-    | { kind: 'stream'; text?: string; chunks?: number | string[]; chunkDelayMs?: number; model?: string; finishReason?: string }
-    | { kind: 'json'; text?: string; model?: string }
+    | { kind: 'stream'; text?: string; choices?: string[]; chunks?: number | string[]; chunkDelayMs?: number; model?: string; finishReason?: string }
+    | { kind: 'json'; text?: string; choices?: string[]; model?: string }
     | { kind: 'status'; status: number; message?: string; retryAfter?: number | string }
     | { kind: 'error-in-200'; code?: number; message?: string }
     | { kind: 'error-mid-stream'; text?: string; code?: number; message?: string; chunkDelayMs?: number }
@@ -55,8 +61,14 @@ export interface StubRequest {
   headers: IncomingHttpHeaders;
   /** The parsed JSON body (the raw string when it is not JSON). */
   body: any;
-  /** The last user message, when there is one. */
+  /** The user's request (see above), when there is one. */
   prompt?: string;
+  /** From the body: the model asked for, `n` (1 when absent) and the chat messages. */
+  model?: string;
+  n: number;
+  messages: Array<{ role: string; content: string }>;
+  /** The request carries an earlier answer to fix (an assistant message). */
+  repair: boolean;
   /** Date.now() when the request arrived. */
   receivedAt: number;
   /** Set once the answer is over: bytes written to the connection (headers included) and whether all of it was sent. */
@@ -69,7 +81,9 @@ export interface OpenRouterStub {
   readonly requests: StubRequest[];
   enqueue(...scripts: StubScript[]): void;
   setDefault(script: StubScript | undefined): void;
-  /** Forgets queued scripts, the default, recorded requests, marker counters and the generation id counter. */
+  /** Answers one choice whatever `n` asks (as most OpenRouter models do), or several again with `ignoreN(false)`. */
+  ignoreN(ignore?: boolean): void;
+  /** Forgets queued scripts, the default, recorded requests, marker counters, the generation id counter and ignoreN. */
   reset(): void;
   close(): Promise<void>;
 }
@@ -81,9 +95,25 @@ const DEFAULT_HUGE_MEGABYTES = 12;
 const FILLER = 'All work and no play makes Jack a dull boy. ';
 const MARKER = /\[\[stub:([a-z-]+)=([^\]]*)\]\]/g;
 
-/** The text of the default answer for a prompt. */
-export function stubAnswerFor(prompt: string): string {
-  return `Stub answer for: ${prompt}`;
+/**
+ * The text of the default answer for a prompt (choice 0, or another choice of a request with `n`): a headline,
+ * a paragraph and three sections with a point each, so it reads as an outline, a product description and a caption.
+ */
+export function stubAnswerFor(prompt: string, choice = 0): string {
+  return [
+    `# Stub answer for: ${prompt}${choice > 0 ? ` (choice ${choice + 1})` : ''}`,
+    '',
+    'Written by the OpenRouter stand-in.',
+    '',
+    '## First section',
+    '- First point',
+    '',
+    '## Second section',
+    '- Second point',
+    '',
+    '## Third section',
+    '- Third point',
+  ].join('\n');
 }
 
 export async function startOpenRouterStub(): Promise<OpenRouterStub> {
@@ -94,6 +124,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
   const timers = new Set<NodeJS.Timeout>();
   let defaultScript: StubScript | undefined;
   let generationCount = 0;
+  let ignoringN = false;
   let closed: Promise<void> | undefined;
 
   const sleep = (ms = 0): Promise<void> =>
@@ -127,7 +158,19 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     }
     const prompt = userPrompt(body);
     const path = req.url ?? '/';
-    const record: StubRequest = { method: req.method ?? '', path, headers: req.headers, body, prompt, receivedAt: Date.now() };
+    const messages = chatMessages(body);
+    const record: StubRequest = {
+      method: req.method ?? '',
+      path,
+      headers: req.headers,
+      body,
+      prompt,
+      model: typeof body?.model === 'string' ? body.model : undefined,
+      n: Number.isInteger(body?.n) && body.n > 0 ? body.n : 1,
+      messages,
+      repair: messages.some((message) => message.role === 'assistant'),
+      receivedAt: Date.now(),
+    };
     requests.push(record);
     const bytesBefore = req.socket.bytesWritten;
     res.once('close', () => (record.response = { bytes: req.socket.bytesWritten - bytesBefore, complete: res.writableFinished }));
@@ -153,6 +196,8 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
       id: `gen-stub-${++generationCount}`,
       model: typeof body.model === 'string' ? body.model : DEFAULT_MODEL,
       answer: stubAnswerFor(prompt ?? ''),
+      prompt: prompt ?? '',
+      choices: ignoringN ? 1 : Math.min(record.n, 10),
       promptTokens: countWords((body.messages as Array<{ content?: unknown }>).map((m) => String(m.content ?? '')).join(' ')),
     };
     await answer(res, script, context);
@@ -204,11 +249,20 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     id: string;
     model: string;
     answer: string;
+    prompt: string;
+    /** How many choices to send by default. */
+    choices: number;
     promptTokens: number;
   }
 
+  /** The texts of the choices a stream or JSON script sends. */
+  function choiceTexts(script: { text?: string; choices?: string[] }, context: AnswerContext): string[] {
+    if (script.choices) return script.choices;
+    return Array.from({ length: context.choices }, (_, index) => (index === 0 ? (script.text ?? context.answer) : stubAnswerFor(context.prompt, index)));
+  }
+
   async function answer(res: ServerResponse, script: StubScript, context: AnswerContext): Promise<void> {
-    const { id, answer: defaultText } = context;
+    const { id } = context;
     switch (script.kind) {
       case 'hang':
         return; // Never answers; close() destroys the socket.
@@ -223,7 +277,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
         res.end('{"id":"' + id + '","choices":[{"message":{"content":"cut');
         return;
       case 'json': {
-        const text = script.text ?? defaultText;
+        const texts = choiceTexts(script, context);
         return sendJson(
           res,
           200,
@@ -232,8 +286,8 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
             object: 'chat.completion',
             created: Math.floor(Date.now() / 1000),
             model: script.model ?? context.model,
-            choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
-            usage: usage(context, text),
+            choices: texts.map((text, index) => ({ index, message: { role: 'assistant', content: text }, finish_reason: 'stop' })),
+            usage: usage(context, texts.join(' ')),
           },
           { 'X-Generation-Id': id },
         );
@@ -259,6 +313,9 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     const text = script.kind === 'stream' ? fullText : fullText.slice(0, Math.ceil(fullText.length / 2));
     const requested = script.kind === 'stream' ? script.chunks : undefined;
     const pieces = Array.isArray(requested) ? requested : splitText(text, requested ?? DEFAULT_CHUNKS);
+    // Choices after the first (a request with `n`) are cut into as many pieces and interleaved with it.
+    const others = script.kind === 'stream' ? choiceTexts(script, context).slice(1) : [];
+    const otherPieces = others.map((other) => splitText(other, Math.max(1, pieces.length)));
     const delayMs = script.kind === 'stream' || script.kind === 'error-mid-stream' ? script.chunkDelayMs : undefined;
     const chunk = (choice: object, extra: object = {}): object => streamChunk(context, model, choice, extra);
     const send = (line: string): boolean => !res.destroyed && res.write(line);
@@ -272,9 +329,12 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
       }
       if (res.destroyed) return;
       send(`data: ${JSON.stringify(chunk({ delta: { role: 'assistant', content: piece }, finish_reason: null }))}\n\n`);
+      otherPieces.forEach((own, other) => {
+        if (own[index]) send(`data: ${JSON.stringify(chunk({ index: other + 1, delta: { role: 'assistant', content: own[index] }, finish_reason: null }))}\n\n`);
+      });
     }
     await sleep(delayMs);
-    const streamedText = pieces.join('');
+    const streamedText = [pieces.join(''), ...others].join(' ');
     switch (script.kind) {
       case 'error-mid-stream':
         send(
@@ -292,6 +352,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
       case 'truncated-stream':
         break;
       case 'stream':
+        others.forEach((_text, other) => send(`data: ${JSON.stringify(chunk({ index: other + 1, delta: { content: '' }, finish_reason: 'stop' }))}\n\n`));
         send(`data: ${JSON.stringify(chunk({ delta: { content: '' }, finish_reason: script.finishReason ?? 'stop' }, { usage: usage(context, streamedText) }))}\n\n`);
         send('data: [DONE]\n\n');
         break;
@@ -352,12 +413,14 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     requests,
     enqueue: (...scripts) => void queue.push(...scripts),
     setDefault: (script) => void (defaultScript = script),
+    ignoreN: (ignore = true) => void (ignoringN = ignore),
     reset: () => {
       queue.length = 0;
       requests.length = 0;
       promptCounts.clear();
       defaultScript = undefined;
       generationCount = 0;
+      ignoringN = false;
     },
     close: () => {
       closed ??= new Promise<void>((resolve) => {
@@ -441,10 +504,17 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(JSON.stringify(body));
 }
 
+function chatMessages(body: any): Array<{ role: string; content: string }> {
+  const messages: Array<{ role?: unknown; content?: unknown }> = Array.isArray(body?.messages) ? body.messages : [];
+  return messages.map((message) => ({ role: String(message?.role ?? ''), content: typeof message?.content === 'string' ? message.content : '' }));
+}
+
+/** The user's request: between <request> and </request> of the first user message, else the last user message. */
 function userPrompt(body: any): string | undefined {
-  const messages: Array<{ role?: string; content?: unknown }> = Array.isArray(body?.messages) ? body.messages : [];
-  const user = messages.filter((message) => message.role === 'user').at(-1);
-  return typeof user?.content === 'string' ? user.content : undefined;
+  const users = chatMessages(body).filter((message) => message.role === 'user');
+  const request = /(?:^|\n)<request>\n([\s\S]*)\n<\/request>(?:\n|$)/.exec(users[0]?.content ?? '');
+  if (request) return request[1];
+  return users.at(-1)?.content;
 }
 
 function countWords(text: string): number {
