@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import { GenerationConfig } from '@app/config';
-import { ABORT_LOCK_LOST, ABORT_SHUTDOWN, GenerationService, JobPayloadMap, Verdict } from '@app/jobs';
+import { ABORT_CANCELLED, ABORT_LOCK_LOST, ABORT_SHUTDOWN, GenerationService, JobCancelSignals, JobPayloadMap, Verdict } from '@app/jobs';
 import { outageStub, strictMock } from '@app/testing';
 import { GenerationProcessor } from './generation.processor';
 
@@ -31,15 +31,17 @@ async function errorOf(promise: Promise<unknown>): Promise<unknown> {
 describe(GenerationProcessor.name, () => {
   let sut: GenerationProcessor;
   let generation: jest.Mocked<GenerationService>;
+  let cancels: jest.Mocked<JobCancelSignals>;
   let worker: jest.Mocked<Worker>;
   let job: jest.Mocked<GenerateJob>;
   const config = { concurrency: 2, shutdownTimeoutMs: 20 } as GenerationConfig;
 
   beforeEach(() => {
     generation = strictMock(GenerationService);
+    cancels = strictMock(JobCancelSignals);
     worker = strictMock<Worker>(Worker);
     job = Object.assign(strictMock<GenerateJob>(Job), { id: 'job-1', name: 'generate', data: payload, opts: { attempts: 3 }, attemptsMade: 1, stalledCounter: 0 });
-    sut = new GenerationProcessor(generation, config);
+    sut = new GenerationProcessor(generation, cancels, config);
     // What @nestjs/bullmq sets once the worker exists.
     Object.assign(sut, { _worker: worker });
     jest.spyOn(Date, 'now').mockReturnValue(NOW);
@@ -181,6 +183,21 @@ describe(GenerationProcessor.name, () => {
     expect(worker.cancelJob.mock.calls).toEqual([
       ['job-1', ABORT_LOCK_LOST],
       ['job-2', ABORT_LOCK_LOST],
+    ]);
+  });
+
+  it('listens for cancels at start-up and stops the delivery of a cancelled job it holds', () => {
+    cancels.listen.mockResolvedValue();
+    worker.cancelJob.mockReturnValueOnce(true).mockReturnValueOnce(false);
+
+    sut.onApplicationBootstrap();
+    const onCancel = cancels.listen.mock.calls[0][0];
+    onCancel('job-1');
+    onCancel('job-of-another-worker');
+
+    expect(worker.cancelJob.mock.calls).toEqual([
+      ['job-1', ABORT_CANCELLED],
+      ['job-of-another-worker', ABORT_CANCELLED],
     ]);
   });
 

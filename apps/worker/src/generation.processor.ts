@@ -2,7 +2,18 @@ import { BeforeApplicationShutdown, Inject, Logger, OnApplicationBootstrap } fro
 import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { DelayedError, Job, RateLimitError, UnrecoverableError, Worker } from 'bullmq';
 import { generationConfig, GenerationConfig } from '@app/config';
-import { ABORT_LOCK_LOST, ABORT_SHUTDOWN, describeQueueFailure, GENERATION_QUEUE, GenerationService, JobName, JobPayloadMap, Verdict } from '@app/jobs';
+import {
+  ABORT_CANCELLED,
+  ABORT_LOCK_LOST,
+  ABORT_SHUTDOWN,
+  describeQueueFailure,
+  GENERATION_QUEUE,
+  GenerationService,
+  JobCancelSignals,
+  JobName,
+  JobPayloadMap,
+  Verdict,
+} from '@app/jobs';
 import { inConsumerSpan } from '@app/tracing';
 import { settlesWithin } from './settles-within';
 import { generationWorkerOptions } from './worker-options';
@@ -23,6 +34,7 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
 
   constructor(
     private readonly generation: GenerationService,
+    private readonly cancels: JobCancelSignals,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
   ) {
     super();
@@ -30,6 +42,13 @@ export class GenerationProcessor extends WorkerHost implements OnApplicationBoot
 
   onApplicationBootstrap(): void {
     this.logger.log(`Processing "${GENERATION_QUEUE}" with concurrency ${this.config.concurrency}`);
+    // Not awaited: with Redis down the subscription waits for it, and start-up must not.
+    void this.cancels.listen((jobId) => this.onCancelled(jobId));
+  }
+
+  /** A user cancelled a job: if this worker holds it, its delivery stops (the provider call is aborted) and ends with the cancel. */
+  onCancelled(jobId: string): void {
+    if (this.worker.cancelJob(jobId, ABORT_CANCELLED)) this.logger.log({ msg: 'job cancelled by its user; stopping its delivery', jobId });
   }
 
   /** Every job name must have a handler here: a missing one fails the build. */

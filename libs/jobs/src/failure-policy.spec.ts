@@ -1,5 +1,5 @@
 import { LlmBadRequestError, LlmPaymentRequiredError, LlmRateLimitError, LlmServerError } from '@app/llm';
-import { ABORT_LOCK_LOST, ABORT_SHUTDOWN, decideFailure, FailureState, isRetryable, MAX_PAUSES, safeErrorMessage } from './failure-policy';
+import { ABORT_CANCELLED, ABORT_LOCK_LOST, ABORT_SHUTDOWN, decideFailure, FailureState, isRetryable, MAX_PAUSES, safeErrorMessage } from './failure-policy';
 
 const limits = { maxAttempts: 3, backoffMs: 1000, outageMaxMs: 3_600_000, outageBackoffMaxMs: 30_000 };
 const now = 1_000_000_000;
@@ -12,6 +12,8 @@ describe(decideFailure.name, () => {
   it.each<[string, unknown, Partial<FailureState>, ReturnType<typeof decideFailure>]>([
     ['shutdown abort hands the job back', new Error('aborted'), { abortReason: ABORT_SHUTDOWN }, { action: 'hand-back' }],
     ['a lost lock releases the job', new Error('aborted'), { abortReason: ABORT_LOCK_LOST }, { action: 'release' }],
+    ["a user's cancel ends the delivery without a retry", new Error('aborted'), { abortReason: ABORT_CANCELLED }, { action: 'done' }],
+    ['a cancel wins over the error the aborted call threw', server500, { abortReason: ABORT_CANCELLED, failures: 2 }, { action: 'done' }],
     ['MongoDB down at the start of an outage: 1 s', mongoDown, { blockedSince: now }, { action: 'defer', delayMs: 1000, message: expect.any(String) }],
     ['Redis down, blocked for 8 s: 8 s', redisDown, { blockedSince: now - 8000 }, { action: 'defer', delayMs: 8000, message: expect.any(String) }],
     ['a long outage waits at most the cap', mongoDown, { blockedSince: now - 600_000 }, { action: 'defer', delayMs: 30_000, message: expect.any(String) }],

@@ -4,6 +4,8 @@ import { LlmError } from '@app/llm';
 /** Abort reasons the worker gives a delivery's signal. */
 export const ABORT_SHUTDOWN = 'shutdown';
 export const ABORT_LOCK_LOST = 'lock-lost';
+/** The user cancelled the job (a signal through Redis to the worker holding it). */
+export const ABORT_CANCELLED = 'cancelled';
 
 /** A provider that keeps answering Retry-After eventually costs attempts, so a job cannot wait forever. */
 export const MAX_PAUSES = 5;
@@ -12,7 +14,7 @@ const MIN_DEFER_MS = 1000;
 
 /** What BullMQ should do with a delivery. */
 export type Verdict =
-  /** Finished (or nothing left to do): let BullMQ complete it. */
+  /** Finished, cancelled, or nothing left to do: let BullMQ complete it. */
   | { action: 'done' }
   /** Failed for good; the record already says so. */
   | { action: 'fail'; message: string }
@@ -61,6 +63,8 @@ export function isRetryable(error: unknown): boolean {
 export function decideFailure(error: unknown, state: FailureState, limits: FailureLimits): Verdict {
   if (state.abortReason === ABORT_SHUTDOWN) return { action: 'hand-back' };
   if (state.abortReason === ABORT_LOCK_LOST) return { action: 'release' };
+  // The cancel already decided the outcome: no retry, whatever the aborted call threw.
+  if (state.abortReason === ABORT_CANCELLED) return { action: 'done' };
   if (isDependencyDown(error)) return defer(state, limits);
 
   const message = safeErrorMessage(error);

@@ -8,6 +8,7 @@ import { LlmModule } from '@app/llm';
 import { PubSubModule } from '@app/pubsub';
 import { ContentGenerator } from './content-generator';
 import { GenerationService } from './generation.service';
+import { JobCancelSignals } from './job-cancellation.service';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobReconciler } from './job-reconciler.service';
@@ -42,10 +43,10 @@ function bullConnection(config: RedisConfig): ConnectionOptions {
   return { url: config.url, ...waitForRedis, retryStrategy: reconnectDelay };
 }
 
-const workerServices = [GenerationService, ContentGenerator, JobFinisher, JobReconciler, JobRetention];
+const workerServices = [GenerationService, ContentGenerator, JobFinisher, JobReconciler, JobRetention, JobCancelSignals];
 const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
 
-/** The worker side: run generations, bring their outcomes home, reconcile, delete past retention. Needs the global RedisModule. */
+/** The worker side: run generations (and stop them when cancelled), bring their outcomes home, reconcile, delete past retention. Needs the global RedisModule. */
 @Module({
   imports: [
     ConfigModule.forFeature(generationConfig),
@@ -58,6 +59,6 @@ const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsReposito
     PubSubModule,
   ],
   providers: [...workerServices, ...workerRepositories],
-  exports: [GenerationService, JobReconciler, JobRetention, BullModule],
+  exports: [GenerationService, JobReconciler, JobRetention, JobCancelSignals, BullModule],
 })
 export class GenerationModule {}

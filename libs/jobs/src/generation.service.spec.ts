@@ -4,7 +4,7 @@ import { LlmProvider, LlmServerError } from '@app/llm';
 import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
 import { strictMock } from '@app/testing';
-import { ABORT_LOCK_LOST, ABORT_SHUTDOWN } from './failure-policy';
+import { ABORT_CANCELLED, ABORT_LOCK_LOST, ABORT_SHUTDOWN } from './failure-policy';
 import { GenerationService } from './generation.service';
 import { JobFinisher } from './job-finisher.service';
 import { Delivery, JobLedgerRepository } from './job-ledger.repository';
@@ -19,6 +19,7 @@ const jobStub = {
   completed: { ...base, status: 'completed', generatedContent: 'Hello world', completedAt: new Date('2026-01-01T00:01:00Z') } as JobRecord,
   failed: { ...base, status: 'failed', error: 'LLM provider answered 500', completedAt: new Date('2026-01-01T00:01:00Z'), attempts: 3 } as JobRecord,
   requeued: { ...base, status: 'queued', error: 'LLM provider answered 500' } as JobRecord,
+  cancelled: { ...base, status: 'cancelled', cancelledAt: new Date('2026-01-01T00:00:30Z'), completedAt: new Date('2026-01-01T00:00:30Z') } as JobRecord,
 };
 const deliveryStub = {
   first: { delivery: 1, done: false, attempts: 0, failures: 0, pauses: 0 } as Delivery,
@@ -29,6 +30,8 @@ const completedOutcome: JobOutcome = {
   attempts: 1,
   result: { generatedContent: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop', usage: undefined, generationId: undefined },
 };
+const cancelledOutcome: JobOutcome = { status: 'cancelled', attempts: 1 };
+const usageStub = { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
 const mongoDown = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { name: 'MongoServerSelectionError' });
 
 describe(GenerationService.name, () => {
@@ -39,6 +42,7 @@ describe(GenerationService.name, () => {
   let llm: jest.Mocked<LlmProvider>;
   let events: jest.Mocked<PubSubService>;
   let metrics: jest.Mocked<MetricsService>;
+  let generator: ContentGenerator;
   const config = { attempts: 3, backoffMs: 1000, outageMaxMs: 3_600_000, outageBackoffMaxMs: 30_000 } as GenerationConfig;
 
   beforeEach(() => {
@@ -51,7 +55,8 @@ describe(GenerationService.name, () => {
     metrics.generationFailed.mockReturnValue();
     llm = { name: 'offline', model: 'offline', generate: jest.fn(() => Promise.reject(new Error('unexpected call: generate'))) } as unknown as jest.Mocked<LlmProvider>;
     events.publish.mockResolvedValue();
-    sut = new GenerationService(jobs, ledger, finisher, llm, new ContentGenerator(llm), events, metrics, { deltaIntervalMs: 10 } as RealtimeConfig, config);
+    generator = new ContentGenerator(llm);
+    sut = new GenerationService(jobs, ledger, finisher, llm, generator, events, metrics, { deltaIntervalMs: 10 } as RealtimeConfig, config);
   });
 
   const startsFirstDelivery = () => {
@@ -130,6 +135,7 @@ describe(GenerationService.name, () => {
   it('stops before the provider call when another delivery has taken the job over', async () => {
     startsFirstDelivery();
     ledger.startAttempt.mockResolvedValue(undefined);
+    ledger.read.mockResolvedValue({ done: false, attempts: 1 });
     expect(await sut.deliver(payload)).toEqual({ action: 'release' });
     expect(llm.generate).not.toHaveBeenCalled();
   });
@@ -228,5 +234,96 @@ describe(GenerationService.name, () => {
 
     expect(ledger.settle).toHaveBeenCalledWith('job-1', { status: 'failed', error: 'workers stopped', attempts: 2 });
     expect(finisher.finish).toHaveBeenCalledWith('job-1', completedOutcome);
+  });
+
+  describe('cancelled by the user', () => {
+    const cancelDuringCall = (beforeAbort?: (onUsage?: (usage: typeof usageStub) => void) => void) => {
+      const controller = new AbortController();
+      jest.spyOn(generator, 'generate').mockImplementation(async (_job, options) => {
+        beforeAbort?.(options.onUsage);
+        controller.abort(ABORT_CANCELLED);
+        throw new DOMException('This operation was aborted', 'AbortError');
+      });
+      return controller.signal;
+    };
+
+    it('ends the delivery with the cancel the API kept, and records what the finished calls cost', async () => {
+      startsFirstDelivery();
+      const signal = cancelDuringCall((onUsage) => onUsage?.(usageStub));
+      ledger.read.mockResolvedValue({ done: false, attempts: 1, outcome: cancelledOutcome });
+      finisher.finish.mockResolvedValue(jobStub.cancelled);
+      jobs.recordCancelledUsage.mockResolvedValue(true);
+
+      expect(await sut.deliver(payload, { signal })).toEqual({ action: 'done' });
+
+      expect(finisher.finish).toHaveBeenCalledWith('job-1', cancelledOutcome);
+      expect(jobs.recordCancelledUsage).toHaveBeenCalledWith('job-1', usageStub);
+      expect(jobs.recordCancelledUsage.mock.invocationCallOrder[0]).toBeGreaterThan(finisher.finish.mock.invocationCallOrder[0]);
+      expect(ledger.countVerdict).not.toHaveBeenCalled();
+      expect(jobs.markRetrying).not.toHaveBeenCalled();
+    });
+
+    it('records no usage when the aborted call was the first (its cost is unknown)', async () => {
+      startsFirstDelivery();
+      const signal = cancelDuringCall();
+      ledger.read.mockResolvedValue({ done: false, attempts: 1, outcome: cancelledOutcome });
+      finisher.finish.mockResolvedValue(jobStub.cancelled);
+
+      expect(await sut.deliver(payload, { signal })).toEqual({ action: 'done' });
+      expect(jobs.recordCancelledUsage).not.toHaveBeenCalled();
+    });
+
+    it('completes the BullMQ job of a deleted job (its ledger went with the record)', async () => {
+      startsFirstDelivery();
+      const signal = cancelDuringCall();
+      ledger.read.mockResolvedValue({ done: false, attempts: 0 });
+
+      expect(await sut.deliver(payload, { signal })).toEqual({ action: 'done' });
+      expect(finisher.finish).not.toHaveBeenCalled();
+    });
+
+    it('keeps the cancel, and the answer’s cost, when the answer arrives just after it', async () => {
+      startsFirstDelivery();
+      jest.spyOn(generator, 'generate').mockResolvedValue({ generatedContent: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, usage: usageStub });
+      ledger.settle.mockResolvedValue(cancelledOutcome);
+      finisher.finish.mockResolvedValue(jobStub.cancelled);
+      jobs.recordCancelledUsage.mockResolvedValue(true);
+
+      expect(await sut.deliver(payload)).toEqual({ action: 'done' });
+
+      expect(finisher.finish).toHaveBeenCalledWith('job-1', cancelledOutcome);
+      expect(jobs.recordCancelledUsage).toHaveBeenCalledWith('job-1', usageStub);
+    });
+
+    it('never calls the provider when the cancel came before the call started', async () => {
+      startsFirstDelivery();
+      ledger.startAttempt.mockResolvedValue(undefined);
+      ledger.read.mockResolvedValue({ done: false, attempts: 0, outcome: { status: 'cancelled', attempts: 0 } });
+      finisher.finish.mockResolvedValue(jobStub.cancelled);
+
+      expect(await sut.deliver(payload)).toEqual({ action: 'done' });
+      expect(llm.generate).not.toHaveBeenCalled();
+      expect(finisher.finish).toHaveBeenCalledWith('job-1', { status: 'cancelled', attempts: 0 });
+    });
+
+    it('only brings home a job cancelled before its delivery began', async () => {
+      ledger.begin.mockResolvedValue({ ...deliveryStub.first, outcome: { status: 'cancelled', attempts: 0 } });
+      finisher.finish.mockResolvedValue(jobStub.cancelled);
+
+      expect(await sut.deliver(payload)).toEqual({ action: 'done' });
+      expect(jobs.markProcessing).not.toHaveBeenCalled();
+      expect(llm.generate).not.toHaveBeenCalled();
+    });
+
+    it('brings home a record cancelled after the ledger forgot it', async () => {
+      ledger.begin.mockResolvedValue(deliveryStub.first);
+      jobs.markProcessing.mockResolvedValue(undefined);
+      jobs.findByJobId.mockResolvedValue(jobStub.cancelled);
+      ledger.settle.mockImplementation(async (_id, outcome) => outcome);
+      finisher.finish.mockResolvedValue(jobStub.cancelled);
+
+      expect(await sut.deliver(payload)).toEqual({ action: 'done' });
+      expect(ledger.settle).toHaveBeenCalledWith('job-1', { status: 'cancelled', attempts: 1 });
+    });
   });
 });

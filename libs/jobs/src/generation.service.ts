@@ -1,11 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isDependencyDown } from '@app/common';
+import { isDependencyDown, sumUsage, TokenUsage } from '@app/common';
 import { generationConfig, GenerationConfig, realtimeConfig, RealtimeConfig } from '@app/config';
 import { LlmProvider } from '@app/llm';
 import { MetricsService } from '@app/metrics';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
 import { ContentGenerator } from './content-generator';
-import { decideFailure, FailureLimits, Verdict } from './failure-policy';
+import { ABORT_CANCELLED, decideFailure, FailureLimits, Verdict } from './failure-policy';
 import { JobFinisher } from './job-finisher.service';
 import { Delivery, JobLedgerRepository } from './job-ledger.repository';
 import { JobRecord, JobRepository } from './job.repository';
@@ -15,14 +15,15 @@ type GeneratePayload = JobPayloadMap['generate'];
 const DONE: Verdict = { action: 'done' };
 const RELEASE: Verdict = { action: 'release' };
 
-/** How far one delivery got: what the ledger said when it began, and the provider call it started. */
+/** How far one delivery got: what the ledger said when it began, the provider call it started, and what its finished calls cost. */
 interface Progress {
   delivery?: Delivery;
   attempt?: number;
+  usage: TokenUsage[];
 }
 
 export interface DeliveryOptions {
-  /** Aborted when the worker shuts down or loses the job's lock; its reason says which (failure-policy.ts). */
+  /** Aborted when the worker shuts down, loses the job's lock or the user cancels; its reason says which (failure-policy.ts). */
   signal?: AbortSignal;
 }
 
@@ -52,7 +53,7 @@ export class GenerationService {
 
   /** Runs one delivery; a job whose outcome an earlier delivery already decided is only brought home. */
   async deliver(payload: GeneratePayload, options: DeliveryOptions = {}): Promise<Verdict> {
-    const progress: Progress = {};
+    const progress: Progress = { usage: [] };
     try {
       const delivery = await this.ledger.begin(payload.jobId);
       progress.delivery = delivery;
@@ -82,24 +83,34 @@ export class GenerationService {
     await this.events.publish('job_status', job.userId, { jobId: job.jobId, status: 'processing', attempt: delivery.attempts + 1 }, { correlationId: payload.correlationId });
 
     const attempt = await this.ledger.startAttempt(job.jobId, delivery.delivery);
-    if (attempt === undefined) return RELEASE;
+    // Stale, or an outcome is kept: a cancel that came in meanwhile is this delivery's to bring home.
+    if (attempt === undefined) return this.endIfCancelled(payload, progress);
     progress.attempt = attempt;
     this.logger.log({ msg: 'provider call', jobId: job.jobId, correlationId: payload.correlationId, attempt, delivery: delivery.delivery, provider: this.llm.name });
-    const result = await this.callProvider(job, payload.correlationId, attempt, delivery.delivery, signal);
+    const result = await this.callProvider(job, payload.correlationId, attempt, delivery.delivery, signal, (usage) => progress.usage.push(usage));
 
     const outcome = await this.ledger.settle(job.jobId, { status: 'completed', result, attempts: attempt }, delivery.delivery);
     // Another delivery owns the job now (this worker froze or lost its lock): it decides.
     if (!outcome) return RELEASE;
+    // Cancelled while the answer arrived: the cancel holds, the answer's cost is kept.
+    if (outcome.status === 'cancelled') return this.endCancelled(payload, outcome, result.usage);
     return this.bringHome(payload, outcome);
   }
 
-  private async callProvider(job: JobRecord, correlationId: string, attempt: number, delivery: number, signal?: AbortSignal): Promise<JobResult> {
+  private async callProvider(
+    job: JobRecord,
+    correlationId: string,
+    attempt: number,
+    delivery: number,
+    signal?: AbortSignal,
+    onUsage?: (usage: TokenUsage) => void,
+  ): Promise<JobResult> {
     const deltas = new DeltaBatcher({
       intervalMs: this.realtime.deltaIntervalMs,
       flush: (text, seq) => this.events.publish('job_delta', job.userId, { jobId: job.jobId, attempt, delivery, seq, text }, { correlationId }),
     });
     try {
-      const result = await this.generator.generate(job, { correlationId, signal, onDelta: (text) => deltas.push(text) });
+      const result = await this.generator.generate(job, { correlationId, signal, onDelta: (text) => deltas.push(text), onUsage });
       this.metrics.generationFinished({ model: result.model, durationMs: result.durationMs, usage: result.usage });
       return result;
     } catch (error) {
@@ -120,6 +131,25 @@ export class GenerationService {
     return job?.status === 'failed' ? { action: 'fail', message: job.error ?? 'Content generation failed' } : DONE;
   }
 
+  /**
+   * The user cancelled the job this delivery was running: bring the cancel home (the API does too; every
+   * step is idempotent) and keep what the finished provider calls cost on the record. BullMQ completes
+   * the entry: no retry.
+   */
+  private async endCancelled(payload: GeneratePayload, outcome: JobOutcome | undefined, usage: TokenUsage | undefined): Promise<Verdict> {
+    // No outcome: the job was deleted after its cancel, its ledger with it.
+    const verdict = outcome ? await this.bringHome(payload, outcome) : DONE;
+    if (outcome?.status === 'cancelled' && usage) await this.jobs.recordCancelledUsage(payload.jobId, usage);
+    this.logger.log({ msg: 'delivery stopped: the job was cancelled', jobId: payload.jobId, correlationId: payload.correlationId, usage });
+    return verdict;
+  }
+
+  /** A delivery that may no longer start its call: it ends the job if that is because of a cancel, else leaves the job to its owner. */
+  private async endIfCancelled(payload: GeneratePayload, progress: Progress): Promise<Verdict> {
+    const { outcome } = await this.ledger.read(payload.jobId);
+    return outcome?.status === 'cancelled' ? this.endCancelled(payload, outcome, sumUsage(progress.usage)) : RELEASE;
+  }
+
   /** No ledger outcome but a finished record (an older version stored it, or the ledger expired): make sure it was announced. */
   private async recordAlreadyFinished(payload: GeneratePayload): Promise<Verdict> {
     const job = await this.jobs.findByJobId(payload.jobId);
@@ -128,7 +158,9 @@ export class GenerationService {
     const outcome: JobOutcome =
       job.status === 'completed'
         ? { status: 'completed', attempts: job.attempts, result: { generatedContent: job.generatedContent ?? '', provider: job.provider ?? '', model: job.model ?? '', durationMs: job.durationMs ?? 0 } }
-        : { status: 'failed', attempts: job.attempts, error: job.error ?? 'Content generation failed' };
+        : job.status === 'cancelled'
+          ? { status: 'cancelled', attempts: job.attempts }
+          : { status: 'failed', attempts: job.attempts, error: job.error ?? 'Content generation failed' };
     const kept = await this.ledger.settle(job.jobId, outcome);
     return kept ? this.bringHome(payload, kept) : DONE;
   }
@@ -136,13 +168,12 @@ export class GenerationService {
   private async onFailure(payload: GeneratePayload, error: unknown, progress: Progress, signal?: AbortSignal): Promise<Verdict> {
     const { delivery } = progress;
     const blockedSince = isDependencyDown(error) ? await this.ledger.blockedSince(payload.jobId).catch(() => undefined) : undefined;
-    const verdict = decideFailure(
-      error,
-      { failures: delivery?.failures ?? 0, pauses: delivery?.pauses ?? 0, blockedSince, abortReason: signal?.aborted ? signal.reason : undefined, now: Date.now() },
-      this.limits,
-    );
+    const abortReason: unknown = signal?.aborted ? signal.reason : undefined;
+    const verdict = decideFailure(error, { failures: delivery?.failures ?? 0, pauses: delivery?.pauses ?? 0, blockedSince, abortReason, now: Date.now() }, this.limits);
     this.logFailure(payload, error, verdict, delivery);
     try {
+      // Only the cancel's own outcome makes this signal fire (the API keeps it before it sends the signal).
+      if (abortReason === ABORT_CANCELLED) return await this.endCancelled(payload, (await this.ledger.read(payload.jobId)).outcome, sumUsage(progress.usage));
       return await this.apply(payload, verdict, progress);
     } catch (cause) {
       // Recording the verdict needs MongoDB or Redis too; whatever was kept stays kept, the next delivery goes on from there.

@@ -4,6 +4,7 @@ export * from './dto/generate-content.dto';
 export * from './failure-policy';
 export * from './generation.module';
 export * from './generation.service';
+export * from './job-cancellation.service';
 export * from './job-reconciler.service';
 export * from './job-retention.service';
 export * from './job.types';

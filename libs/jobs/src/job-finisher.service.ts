@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { FINISHED_STATUSES } from '@app/common';
 import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
 import { JobLedgerRepository } from './job-ledger.repository';
@@ -33,7 +34,7 @@ export class JobFinisher {
     if (stored) this.countFinished(stored);
     const job = stored ?? (await this.jobs.findByJobId(jobId));
     if (job) {
-      if (job.status !== 'completed' && job.status !== 'failed') throw new Error(`Job ${jobId} is still ${job.status} after storing its outcome`);
+      if (!FINISHED_STATUSES.includes(job.status)) throw new Error(`Job ${jobId} is still ${job.status} after storing its outcome`);
       await this.slots.release(job.userId, jobId);
       await this.announce(job);
     }
@@ -48,21 +49,21 @@ export class JobFinisher {
       case 'failed':
         return this.jobs.markFailed(jobId, outcome.error, outcome.attempts);
       case 'cancelled':
-        // CANCEL WORK (helper C): markCancelled with the usage so far.
-        throw new Error('cancel is not implemented yet');
+        return this.jobs.markCancelled(jobId, outcome.attempts, outcome.usage);
     }
   }
 
   /** Counted by the finisher whose update stored the outcome, so once per job. */
   private countFinished(job: JobRecord): void {
     const durationMs = job.completedAt && job.createdAt ? job.completedAt.getTime() - job.createdAt.getTime() : undefined;
-    this.metrics.jobFinished({ status: job.status as 'completed' | 'failed', contentType: job.contentType, durationMs });
+    this.metrics.jobFinished({ status: job.status as 'completed' | 'failed' | 'cancelled', contentType: job.contentType, durationMs });
   }
 
-  /** The terminal job_status and job_completed, each at most once per job whoever calls. */
+  /** The terminal job_status and job_completed, each at most once per job whoever calls; a cancelled job gets job_status only (v1 clients know completed and failed). */
   private async announce(job: JobRecord): Promise<void> {
+    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status: job.status, attempt: job.attempts }, { correlationId: job.correlationId, once: onceKey(job, `status:${job.status}`) });
+    if (job.status === 'cancelled') return;
     const status = job.status as 'completed' | 'failed';
-    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status, attempt: job.attempts }, { correlationId: job.correlationId, once: onceKey(job, `status:${status}`) });
     await this.events.publish(
       'job_completed',
       job.userId,

@@ -99,4 +99,25 @@ describe(JobLedgerRepository.name, () => {
     expect(await sut.reopen(id)).toBe(false);
     expect((await sut.begin(id)).delivery).toBe(1);
   });
+
+  it('keeps a cancel as the outcome with the calls started so far, and stops the delivery that holds the job', async () => {
+    const id = jobId();
+    const { delivery } = await sut.begin(id);
+    await sut.startAttempt(id, delivery);
+
+    expect(await sut.settleCancelled(id)).toEqual({ status: 'cancelled', attempts: 1 });
+    expect(await sut.settleCancelled(id)).toEqual({ status: 'cancelled', attempts: 1 });
+    expect(await sut.startAttempt(id, delivery)).toBeUndefined();
+    expect(await sut.settle(id, failed('too late'), delivery)).toEqual({ status: 'cancelled', attempts: 1 });
+    expect(await sut.settlingBefore(Date.now() + 1, 1000)).toContain(id);
+    expect((await sut.begin(id)).outcome).toEqual({ status: 'cancelled', attempts: 1 });
+  });
+
+  it('cancels a job no worker has begun, and never one whose outcome is decided', async () => {
+    const queued = jobId();
+    expect(await sut.settleCancelled(queued)).toEqual({ status: 'cancelled', attempts: 0 });
+    const finished = jobId();
+    await sut.settle(finished, failed('provider said no'));
+    expect(await sut.settleCancelled(finished)).toEqual(failed('provider said no'));
+  });
 });

@@ -48,6 +48,22 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[5])
 return ARGV[2]
 `;
 
+/**
+ * The user's cancel: keeps `cancelled` as the outcome with the provider calls started so far, unless an
+ * outcome is kept already (that one holds and is returned). Not fenced: no delivery owns a cancel.
+ * ARGV: now, ttl, jobId.
+ */
+const CANCEL = `
+local kept = redis.call('HGET', KEYS[1], 'outcome')
+if kept then return kept end
+local attempts = tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0')
+local outcome = cjson.encode({status = 'cancelled', attempts = attempts})
+redis.call('HSET', KEYS[1], 'outcome', outcome)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[3])
+return outcome
+`;
+
 /** The start of the dependency outage that blocks the job (set by its first deferral). */
 const BLOCKED = `
 redis.call('HSETNX', KEYS[1], 'blockedSince', ARGV[1])
@@ -82,6 +98,7 @@ interface LedgerCommands {
   jobLedgerStartAttempt(key: string, delivery: number): Promise<number>;
   jobLedgerCountVerdict(key: string, delivery: number, field: string): Promise<number>;
   jobLedgerSettle(key: string, settling: string, delivery: string, outcome: string, now: number, ttlMs: number, jobId: string): Promise<string | null>;
+  jobLedgerCancel(key: string, settling: string, now: number, ttlMs: number, jobId: string): Promise<string>;
   jobLedgerBlocked(key: string, now: number, ttlMs: number): Promise<string>;
   jobLedgerDone(key: string, settling: string, jobId: string, ttlMs: number): Promise<number>;
   jobLedgerReopen(key: string, settling: string, ttlMs: number, jobId: string): Promise<number>;
@@ -119,6 +136,7 @@ export class JobLedgerRepository {
       jobLedgerStartAttempt: { keys: 1, lua: START_ATTEMPT },
       jobLedgerCountVerdict: { keys: 1, lua: COUNT_VERDICT },
       jobLedgerSettle: { keys: 2, lua: SETTLE },
+      jobLedgerCancel: { keys: 2, lua: CANCEL },
       jobLedgerBlocked: { keys: 1, lua: BLOCKED },
       jobLedgerDone: { keys: 2, lua: DONE },
       jobLedgerReopen: { keys: 2, lua: REOPEN },
@@ -166,6 +184,15 @@ export class JobLedgerRepository {
       jobId,
     );
     return kept ? (JSON.parse(kept) as JobOutcome) : undefined;
+  }
+
+  /**
+   * The user's cancel as the job's outcome, with the provider calls started until now (read in the same
+   * script, so none is missed). Returns the outcome that holds: `cancelled`, or the one decided earlier.
+   */
+  async settleCancelled(jobId: string): Promise<JobOutcome> {
+    const kept = await this.redis.jobLedgerCancel(this.key(jobId), jobKeys.settling(this.prefix), Date.now(), LEDGER_TTL_MS, jobId);
+    return JSON.parse(kept) as JobOutcome;
   }
 
   /** Notes that an outage blocks the job and returns when that began. */

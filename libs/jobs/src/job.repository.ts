@@ -1,12 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, Types } from 'mongoose';
-import { parseObjectId, unlessDuplicateKey } from '@app/common';
+import { FINISHED_STATUSES, parseObjectId, TokenUsage, unlessDuplicateKey } from '@app/common';
 import { Job } from './job.schema';
 import { JobResult, JobStatus, JobView, UNFINISHED_STATUSES } from './job.types';
 
 const HIDDEN = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
-const FINISHED: JobStatus[] = ['completed', 'failed'];
+const FINISHED: JobStatus[] = [...FINISHED_STATUSES];
 
 export type NewJob = Pick<Job, 'jobId' | 'prompt' | 'contentType' | 'scheduledFor' | 'idempotencyKey' | 'correlationId' | 'traceId'> & { userId: string };
 /** A job record with the id that follows it through the logs. */
@@ -15,7 +15,7 @@ export type JobRecord = JobView & { correlationId: string };
 export type UnfinishedJob = Pick<JobRecord, 'jobId' | 'userId' | 'status' | 'createdAt' | 'updatedAt' | 'correlationId'>;
 
 /**
- * Job records. Status changes are conditional updates (queued → processing → completed | failed): the
+ * Job records. Status changes are conditional updates (queued → processing → completed | failed | cancelled): the
  * second guard behind the job ledger in Redis, which decides who may change a job (FerretDB lets two
  * racers win one conditional update; MongoDB does not).
  */
@@ -125,6 +125,18 @@ export class JobRepository {
   async markFailed(jobId: string, error: string, attempts?: number): Promise<JobRecord | undefined> {
     const attemptsUpdate = attempts === undefined ? {} : { attempts };
     return this.transition(jobId, UNFINISHED_STATUSES, { status: 'failed', error, completedAt: new Date(), ...attemptsUpdate });
+  }
+
+  /** From any unfinished state: the user cancelled it (the ledger kept that as the job's one outcome). */
+  async markCancelled(jobId: string, attempts: number, usage?: TokenUsage): Promise<JobRecord | undefined> {
+    const now = new Date();
+    return this.transition(jobId, UNFINISHED_STATUSES, { status: 'cancelled', attempts, cancelledAt: now, completedAt: now, ...(usage ? { usage } : {}) }, { error: 1 });
+  }
+
+  /** What the provider calls of a cancelled job cost before the cancel: only a cancelled record takes it (the worker learns it last). */
+  async recordCancelledUsage(jobId: string, usage: TokenUsage): Promise<boolean> {
+    const updated = await this.jobs.updateOne({ _id: jobId, status: 'cancelled' }, { $set: { usage } });
+    return updated.modifiedCount > 0;
   }
 
   // No projection here: FerretDB v1 refuses one on findAndModify; toView drops the internal fields.

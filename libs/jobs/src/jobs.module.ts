@@ -6,6 +6,8 @@ import { PubSubModule } from '@app/pubsub';
 import { AdminJobsRepository } from './admin-jobs.repository';
 import { AdminJobsService } from './admin-jobs.service';
 import { IdempotencyRepository } from './idempotency.repository';
+import { JobCancellation, JobCancelSignals } from './job-cancellation.service';
+import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobSlotsRepository } from './job-slots.repository';
 import { JobQueue } from './job.queue';
@@ -15,10 +17,10 @@ import { JobsService } from './jobs.service';
 import { QueueBoardService } from './queue-board.service';
 import { QueueMetrics } from './queue-metrics.service';
 
-const services = [JobsService, AdminJobsService, QueueMetrics, QueueBoardService];
+const services = [JobsService, JobCancellation, JobFinisher, JobCancelSignals, AdminJobsService, QueueMetrics, QueueBoardService];
 const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
 
-/** The API side: enqueue, read and save jobs; admins' queries and retries. Needs the global RedisModule. */
+/** The API side: enqueue, read, save, cancel and delete jobs; admins' queries and retries. Needs the global RedisModule. */
 @Module({
   imports: [
     ConfigModule.forFeature(generationConfig),
@@ -29,6 +31,6 @@ const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, Jo
     PubSubModule,
   ],
   providers: [...services, ...repositories],
-  exports: [JobsService, AdminJobsService, QueueBoardService],
+  exports: [JobsService, JobCancellation, AdminJobsService, QueueBoardService],
 })
 export class JobsModule {}

@@ -30,7 +30,7 @@ const LLM_ERROR_KINDS: Record<LlmErrorCode, string> = {
 };
 
 export interface FinishedJob {
-  status: 'completed' | 'failed';
+  status: 'completed' | 'failed' | 'cancelled';
   contentType: string;
   /** Enqueue to finish. */
   durationMs?: number;
@@ -61,7 +61,7 @@ export class MetricsService {
   });
   private readonly jobsFinished = new Counter({
     name: 'aicg_jobs_finished_total',
-    help: 'Generation jobs that reached completed or failed',
+    help: 'Generation jobs that reached completed, failed or cancelled',
     labelNames: ['status', 'content_type'] as const,
     registers: [this.registry],
   });
