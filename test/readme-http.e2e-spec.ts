@@ -22,7 +22,7 @@ describe('README promises: HTTP API', () => {
       await api?.close();
     });
 
-    it('lists 50 jobs by default, up to limit, newest first, and refuses a limit outside 1..100 naming it', async () => {
+    it('lists every job without limit (issue 11: clients send none and expect all), up to limit with it, newest first, and refuses a limit outside 1..100 naming it', async () => {
       const user = await registerUser(api.url);
       const jobIds: string[] = [];
       for (let i = 0; i < 101; i++) {
@@ -35,7 +35,8 @@ describe('README promises: HTTP API', () => {
 
       const byDefault = await list('');
       expect(byDefault.status).toBe(200);
-      expect(byDefault.body.map((job: { jobId: string }) => job.jobId)).toEqual(newestFirst.slice(0, 50));
+      expect(byDefault.body.map((job: { jobId: string }) => job.jobId)).toEqual(newestFirst);
+      expect(byDefault.headers.get('link')).toBeNull();
       expect((await list('?limit=3')).body.map((job: { jobId: string }) => job.jobId)).toEqual(newestFirst.slice(0, 3));
       expect((await list('?limit=1')).body).toHaveLength(1);
       expect((await list('?limit=100')).body.map((job: { jobId: string }) => job.jobId)).toEqual(newestFirst.slice(0, 100));

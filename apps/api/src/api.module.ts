@@ -6,6 +6,7 @@ import { appConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
 import { MetricsModule } from '@app/metrics';
+import { TemplatesModule } from '@app/templates';
 import { TracingModule } from '@app/tracing';
 import { AdminSessionController } from './admin/admin-session.controller';
 import { AdminController } from './admin/admin.controller';
@@ -18,8 +19,9 @@ import { ApiLoggerModule } from './logger.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { RealtimeModule } from './realtime/realtime.module';
+import { TemplatesController } from './templates/templates.controller';
 
-const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, AdminController, AdminSessionController, MetricsController];
+const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, AdminController, AdminSessionController, MetricsController, TemplatesController];
 
 @Module({
   imports: [
@@ -34,6 +36,7 @@ const controllers = [AuthController, HealthController, ContentController, Genera
     AuthModule,
     AuthThrottleModule,
     ContentModule,
+    TemplatesModule,
     JobsModule,
     RealtimeModule,
   ],

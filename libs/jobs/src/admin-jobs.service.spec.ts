@@ -63,7 +63,7 @@ describe(AdminJobsService.name, () => {
     const retriable = () => {
       jobs.findById.mockResolvedValue(jobStub.failed);
       ledger.reopen.mockResolvedValue(true);
-      userJobs.acquireSlot.mockResolvedValue();
+      userJobs.acquireSlot.mockResolvedValue(1);
       jobs.markRequeued.mockResolvedValue(jobStub.requeued);
       queue.requeue.mockResolvedValue();
       events.publish.mockResolvedValue();

@@ -27,9 +27,10 @@ describe(JobSlotsRepository.name, () => {
 
   it('frees a job’s slot once: a second release is a no-op, and taking it twice counts once', async () => {
     const user = userId();
-    expect(await sut.acquire(user, 'a', 2)).toBe(true);
-    expect(await sut.acquire(user, 'a', 2)).toBe(true);
-    expect(await sut.acquire(user, 'b', 2)).toBe(true);
+    expect(await sut.acquire(user, 'a', 2)).toBe(1);
+    expect(await sut.acquire(user, 'a', 2)).toBe(1);
+    expect(await sut.acquire(user, 'b', 2)).toBe(2);
+    expect(await sut.acquire(user, 'c', 2)).toBe(0);
     await sut.release(user, 'a');
     await sut.release(user, 'a');
     expect((await sut.slots(user)).map((slot) => slot.jobId)).toEqual(['b']);

@@ -3,13 +3,17 @@ import { defineScripts, RedisClient, RedisConnection } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 import { jobKeys } from './job-keys';
 
-/** Takes a slot for the job unless the user is at the cap; taking it twice is a no-op. ARGV: jobId, cap, now, userId. */
+/**
+ * Takes a slot for the job unless the user is at the cap; taking it twice is a no-op. Returns the job's
+ * place among the user's unfinished jobs (1 = none ahead of it), 0 at the cap. ARGV: jobId, cap, now, userId.
+ */
 const ACQUIRE = `
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 1 end
+local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
+if rank then return rank + 1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[4])
-return 1
+return redis.call('ZCARD', KEYS[1])
 `;
 
 /** Frees the job's slot; a second release of the same job changes nothing. ARGV: jobId, userId. */
@@ -59,9 +63,12 @@ export class JobSlotsRepository {
     });
   }
 
-  /** True when the job holds a slot (now or already); false at the cap. */
-  async acquire(userId: string, jobId: string, cap: number, takenAt = Date.now()): Promise<boolean> {
-    return (await this.redis.jobSlotsAcquire(this.key(userId), this.users, jobId, cap, takenAt, userId)) === 1;
+  /**
+   * The job's place among the user's unfinished jobs once it holds a slot (now or already): 1 when none is
+   * ahead of it. 0 at the cap.
+   */
+  async acquire(userId: string, jobId: string, cap: number, takenAt = Date.now()): Promise<number> {
+    return this.redis.jobSlotsAcquire(this.key(userId), this.users, jobId, cap, takenAt, userId);
   }
 
   async release(userId: string, jobId: string): Promise<void> {

@@ -7,6 +7,8 @@ import { inProducerSpan } from '@app/tracing';
 import { GENERATION_QUEUE, JobPayloadMap } from './job.types';
 
 const ADD_TIMEOUT_MS = 2000;
+/** BullMQ's highest priority number. */
+const MAX_PRIORITY = 2_097_152;
 
 /**
  * The only place that adds BullMQ jobs; the BullMQ id is our jobId, so a job is queued once. It rides
@@ -26,15 +28,22 @@ export class JobQueue implements OnApplicationShutdown {
     this.queue.on('error', (error: Error) => logger.debug(`Queue connection: ${error.message}`));
   }
 
-  /** Queues the job with the current trace context in its payload, so the worker's span joins the request's trace. */
-  async addGeneration(payload: JobPayloadMap['generate'], delayMs: number): Promise<void> {
-    await inProducerSpan({ queue: GENERATION_QUEUE, jobId: payload.jobId, correlationId: payload.correlationId }, (carrier) => this.add({ ...payload, ...carrier }, delayMs));
+  /**
+   * Queues the job with the current trace context in its payload, so the worker's span joins the request's
+   * trace. `place` is the job's place among its owner's unfinished jobs and becomes its BullMQ priority
+   * (lower runs first; FIFO within one): a user's first job waits behind no one's fifth, so one user with
+   * many jobs cannot starve the others under the global rate limit.
+   */
+  async addGeneration(payload: JobPayloadMap['generate'], delayMs: number, place = 1): Promise<void> {
+    await inProducerSpan({ queue: GENERATION_QUEUE, jobId: payload.jobId, correlationId: payload.correlationId }, (carrier) => this.add({ ...payload, ...carrier }, delayMs, place));
   }
 
-  private async add(payload: JobPayloadMap['generate'], delayMs: number): Promise<void> {
+  private async add(payload: JobPayloadMap['generate'], delayMs: number, place: number): Promise<void> {
     const added = this.queue.add('generate', payload, {
       jobId: payload.jobId,
       delay: delayMs,
+      // Every job carries one: BullMQ runs jobs without a priority before all prioritized ones.
+      priority: Math.min(Math.max(place, 1), MAX_PRIORITY),
       attempts: this.config.attempts,
       backoff: { type: 'exponential', delay: this.config.backoffMs },
       // MongoDB is the record; BullMQ keeps finished jobs briefly for inspection, trimmed by age and count as others finish.
@@ -67,7 +76,7 @@ export class JobQueue implements OnApplicationShutdown {
     return (await this.queue.getWorkers()).length;
   }
 
-  /** Queues a job again that BullMQ lost or finished without a record outcome; its old BullMQ entry goes first. */
+  /** Queues a job again that BullMQ lost or finished without a record outcome (first in line: it waited already); its old BullMQ entry goes first. */
   async requeue(payload: JobPayloadMap['generate']): Promise<void> {
     await this.queue.remove(payload.jobId);
     await this.addGeneration(payload, 0);

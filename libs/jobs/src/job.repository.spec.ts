@@ -1,3 +1,4 @@
+import { collect } from '@app/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
 import mongoose, { Connection } from 'mongoose';
 import { JobRepository, NewJob } from './job.repository';
@@ -88,8 +89,10 @@ describe(JobRepository.name, () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
       const newer = await created({ userId: owner });
 
-      expect((await sut.listOwned(owner, 10)).map((job) => job.jobId)).toEqual([newer, older]);
-      expect(await sut.listOwned('not-an-id', 10)).toEqual([]);
+      const first = await sut.page(owner, { limit: 1 });
+      expect((await collect(first.items)).map((job) => job.jobId)).toEqual([newer]);
+      expect((await collect((await sut.page(owner, { limit: 10, after: first.next })).items)).map((job) => job.jobId)).toEqual([older]);
+      expect(await collect((await sut.page('not-an-id', { limit: 10 })).items)).toEqual([]);
     });
   });
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, Types } from 'mongoose';
-import { FINISHED_STATUSES, parseObjectId, TokenUsage, unlessDuplicateKey } from '@app/common';
+import { EMPTY_PAGE, FINISHED_STATUSES, newestFirstPage, NewestFirstPage, PagePosition, parseObjectId, TokenUsage, unlessDuplicateKey } from '@app/common';
 import { Job } from './job.schema';
 import { JobResult, JobStatus, JobView, UNFINISHED_STATUSES } from './job.types';
 
@@ -53,11 +53,11 @@ export class JobRepository {
     return job ? FINISHED.includes(job.status) : undefined;
   }
 
-  async listOwned(userId: string, limit: number): Promise<JobView[]> {
+  /** One page of the owner's jobs, newest first, streamed. */
+  async page(userId: string, options: { limit: number; after?: PagePosition }): Promise<NewestFirstPage<JobView>> {
     const owner = parseObjectId(userId);
-    if (!owner) return [];
-    const jobs = await this.jobs.find({ userId: owner }, HIDDEN).sort({ createdAt: -1, _id: -1 }).limit(limit).lean();
-    return jobs.map(toView);
+    if (!owner) return EMPTY_PAGE;
+    return newestFirstPage(this.jobs, { filter: { userId: owner }, limit: options.limit, after: options.after, toId: (id) => id, toItem: toView, projection: HIDDEN });
   }
 
   /** Unfinished records, up to `limit`; `complete` is false when there were more. */

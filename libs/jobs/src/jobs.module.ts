@@ -1,8 +1,9 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { generationConfig, mongoConfig, redisConfig } from '@app/config';
+import { generationConfig, mongoConfig, openRouterConfig, redisConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { PubSubModule } from '@app/pubsub';
+import { TemplatesModule } from '@app/templates';
 import { AdminJobsRepository } from './admin-jobs.repository';
 import { AdminJobsService } from './admin-jobs.service';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -10,6 +11,7 @@ import { JobCancellation, JobCancelSignals } from './job-cancellation.service';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobSlotsRepository } from './job-slots.repository';
+import { JobSpecs } from './job-spec';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { jobModels } from './job.schema';
@@ -17,7 +19,7 @@ import { JobsService } from './jobs.service';
 import { QueueBoardService } from './queue-board.service';
 import { QueueMetrics } from './queue-metrics.service';
 
-const services = [JobsService, JobCancellation, JobFinisher, JobCancelSignals, AdminJobsService, QueueMetrics, QueueBoardService];
+const services = [JobsService, JobSpecs, JobCancellation, JobFinisher, JobCancelSignals, AdminJobsService, QueueMetrics, QueueBoardService];
 const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
 
 /** The API side: enqueue, read, save, cancel and delete jobs; admins' queries and retries. Needs the global RedisModule. */
@@ -26,9 +28,11 @@ const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, Jo
     ConfigModule.forFeature(generationConfig),
     ConfigModule.forFeature(redisConfig),
     ConfigModule.forFeature(mongoConfig),
+    ConfigModule.forFeature(openRouterConfig),
     jobModels,
     ContentModule,
     PubSubModule,
+    TemplatesModule,
   ],
   providers: [...services, ...repositories],
   exports: [JobsService, JobCancellation, AdminJobsService, QueueBoardService],

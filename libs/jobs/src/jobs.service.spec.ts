@@ -1,11 +1,14 @@
 jest.mock('node:timers/promises', () => ({ setTimeout: jest.fn(() => Promise.resolve()) }));
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GenerationConfig } from '@app/config';
+import { ContentType } from '@app/common';
+import { GenerationConfig, MongoConfig, OpenRouterConfig } from '@app/config';
+import { TemplatesService } from '@app/templates';
 import { ContentItem, ContentService } from '@app/content';
 import { outageStub, strictMock } from '@app/testing';
 import { IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
 import { JobSlotsRepository } from './job-slots.repository';
+import { JobSpecs } from './job-spec';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { JobView } from './job.types';
@@ -16,7 +19,7 @@ const DELAY_MS = 60_000;
 const CAP = 3;
 const GRACE_MS = 120_000;
 const userId = '64b7f0c2a1b2c3d4e5f60718';
-const command: EnqueueCommand = { userId, prompt: 'A launch post for a solar backpack', contentType: 'Blog Post Outline', correlationId: 'corr-1' };
+const command: EnqueueCommand & { prompt: string; contentType: ContentType } = { userId, prompt: 'A launch post for a solar backpack', contentType: 'Blog Post Outline', correlationId: 'corr-1' };
 const keyed: EnqueueCommand = { ...command, idempotencyKey: 'order-42' };
 const base: JobView = {
   _id: 'record-1',
@@ -57,6 +60,7 @@ describe(JobsService.name, () => {
   let idempotency: jest.Mocked<IdempotencyRepository>;
   let queue: jest.Mocked<JobQueue>;
   let content: jest.Mocked<ContentService>;
+  let templates: jest.Mocked<TemplatesService>;
   const config = { delayMs: DELAY_MS, maxActiveJobsPerUser: CAP, reconcileGraceMs: GRACE_MS, maxPromptLength: 10_000 } as GenerationConfig;
 
   beforeEach(() => {
@@ -65,7 +69,9 @@ describe(JobsService.name, () => {
     idempotency = strictMock(IdempotencyRepository);
     queue = strictMock(JobQueue);
     content = strictMock(ContentService);
-    sut = new JobsService(jobs, slots, idempotency, queue, content, config);
+    templates = strictMock(TemplatesService);
+    const specs = new JobSpecs(templates, config, { allowedModels: ['openai/gpt-4o-mini'] } as OpenRouterConfig);
+    sut = new JobsService(jobs, slots, idempotency, queue, content, specs, config, { listMaxItems: 10_000 } as MongoConfig);
     jest.spyOn(Date, 'now').mockReturnValue(NOW);
     jest.mocked(sleep).mockClear();
   });
@@ -74,7 +80,7 @@ describe(JobsService.name, () => {
   /** The job id the service generated, as it reached the repository. */
   const createdJobId = () => jobs.create.mock.calls[0][0].jobId;
   const recording = (job: JobView = jobStub.queued) => jobs.create.mockImplementation(async (fields) => ({ ...job, jobId: fields.jobId }));
-  const slotFree = () => slots.acquire.mockResolvedValue(true);
+  const slotFree = () => slots.acquire.mockResolvedValue(1);
 
   describe('enqueue', () => {
     it('takes a slot, writes the record, then queues it with the configured delay', async () => {
@@ -96,7 +102,7 @@ describe(JobsService.name, () => {
         correlationId: 'corr-1',
         idempotencyKey: `none:${jobId}`,
       });
-      expect(queue.addGeneration).toHaveBeenCalledWith({ jobId, userId, correlationId: 'corr-1' }, DELAY_MS);
+      expect(queue.addGeneration).toHaveBeenCalledWith({ jobId, userId, correlationId: 'corr-1' }, DELAY_MS, 1);
       expect(slots.acquire.mock.invocationCallOrder[0]).toBeLessThan(jobs.create.mock.invocationCallOrder[0]);
       expect(jobs.create.mock.invocationCallOrder[0]).toBeLessThan(queue.addGeneration.mock.invocationCallOrder[0]);
     });
@@ -109,7 +115,7 @@ describe(JobsService.name, () => {
       await sut.enqueue({ ...command, correlationId: undefined });
 
       const jobId = createdJobId();
-      expect(queue.addGeneration).toHaveBeenCalledWith({ jobId, userId, correlationId: jobId }, DELAY_MS);
+      expect(queue.addGeneration).toHaveBeenCalledWith({ jobId, userId, correlationId: jobId }, DELAY_MS, 1);
     });
 
     it('refuses a malformed Idempotency-Key before touching anything', async () => {
@@ -223,7 +229,7 @@ describe(JobsService.name, () => {
 
     describe('at the cap of unfinished jobs', () => {
       beforeEach(() => {
-        slots.acquire.mockResolvedValueOnce(false);
+        slots.acquire.mockResolvedValueOnce(0);
         slots.release.mockResolvedValue();
       });
 
@@ -235,7 +241,7 @@ describe(JobsService.name, () => {
           { jobId: 'recent', takenAt: NOW - GRACE_MS },
         ]);
         jobs.isFinished.mockImplementation(async (jobId) => ({ finished: true, missing: undefined, running: false })[jobId as 'finished' | 'missing' | 'running']);
-        slots.acquire.mockResolvedValueOnce(true);
+        slots.acquire.mockResolvedValueOnce(2);
         recording();
         queue.addGeneration.mockResolvedValue();
 
@@ -326,15 +332,21 @@ describe(JobsService.name, () => {
     });
   });
 
-  it("lists the caller's jobs, 50 unless told otherwise", async () => {
-    jobs.listOwned.mockResolvedValue([jobStub.queued]);
+  it("lists the caller's jobs: all of them up to LIST_MAX_ITEMS unless a limit is given, continuing after a cursor", async () => {
+    const items = (async function* () {
+      yield jobStub.queued;
+    })();
+    jobs.page.mockResolvedValue({ items, next: { createdAt: new Date(NOW), id: 'job-1' } });
+    const cursor = Buffer.from(`${new Date(NOW).toISOString()}|${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`).toString('base64url');
 
-    expect(await sut.list(userId)).toEqual([jobStub.queued]);
-    await sut.list(userId, 10);
+    const page = await sut.list(userId);
+    await sut.list(userId, { limit: 10, cursor });
 
-    expect(jobs.listOwned.mock.calls).toEqual([
-      [userId, 50],
-      [userId, 10],
+    expect(page.items).toBe(items);
+    expect(Buffer.from(page.nextCursor!, 'base64url').toString()).toBe(`${new Date(NOW).toISOString()}|job-1`);
+    expect(jobs.page.mock.calls).toEqual([
+      [userId, { limit: 10_000, after: undefined }],
+      [userId, { limit: 10, after: { createdAt: new Date(NOW), id: `${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}` } }],
     ]);
   });
 
@@ -347,6 +359,7 @@ describe(JobsService.name, () => {
       expect(content.saveFromJob).toHaveBeenCalledWith({
         userId,
         jobId: 'job-1',
+        variant: 0,
         title: 'Generated: A launch post for a solar backpack...',
         type: 'Blog Post Outline',
         body: 'Ten ideas for the launch',
@@ -360,7 +373,7 @@ describe(JobsService.name, () => {
       jobs.findOwned.mockResolvedValue(jobStub.completed);
       content.saveFromJob.mockResolvedValue({ item: contentStub, created: false });
 
-      expect(await sut.save(userId, 'job-1', 'My title')).toEqual({ message: 'Content was already saved', content: contentStub });
+      expect(await sut.save(userId, 'job-1', { title: 'My title' })).toEqual({ message: 'Content was already saved', content: contentStub });
       expect(content.saveFromJob).toHaveBeenCalledWith(expect.objectContaining({ title: 'My title' }));
     });
 

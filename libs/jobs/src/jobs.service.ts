@@ -1,14 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ContentType, DomainError, isDependencyDown } from '@app/common';
-import { generationConfig, GenerationConfig } from '@app/config';
+import { decodePageCursor, DomainError, encodePageCursor, invalidArgument, isDependencyDown } from '@app/common';
+import { generationConfig, GenerationConfig, mongoConfig, MongoConfig } from '@app/config';
 import { ContentItem, ContentService } from '@app/content';
 import { activeTraceId } from '@app/tracing';
 import { IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { JobSlotsRepository } from './job-slots.repository';
+import { fingerprintOf, JobAsk, JobSpecs } from './job-spec';
 import { JobView } from './job.types';
 
 /** How long a generation usually takes once picked up; only an estimate for clients. */
@@ -18,10 +19,7 @@ const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
 const CLAIM_WAIT_MS = 3000;
 const CLAIM_POLL_MS = 100;
 
-export interface EnqueueCommand {
-  userId: string;
-  prompt: string;
-  contentType: ContentType;
+export interface EnqueueCommand extends JobAsk {
   idempotencyKey?: string;
   correlationId?: string;
 }
@@ -33,6 +31,12 @@ export interface EnqueueResult {
   delaySeconds: number;
   scheduledFor: Date;
   estimatedCompletionTime: Date;
+}
+
+export interface JobPage {
+  /** Streamed from the database as they are read. */
+  items: AsyncIterable<JobView>;
+  nextCursor?: string;
 }
 
 export interface SavedJob {
@@ -50,7 +54,9 @@ export class JobsService {
     private readonly idempotency: IdempotencyRepository,
     private readonly queue: JobQueue,
     private readonly content: ContentService,
+    private readonly specs: JobSpecs,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
+    @Inject(mongoConfig.KEY) private readonly mongo: MongoConfig,
   ) {}
 
   /**
@@ -58,10 +64,10 @@ export class JobsService {
    * then queue it. A queue that refuses leaves no job, slot or claim behind.
    */
   async enqueue(command: EnqueueCommand): Promise<EnqueueResult> {
-    this.checkPromptLength(command.prompt);
-    const jobId = randomUUID();
     const key = this.idempotencyKeyOf(command);
-    const claim: IdempotencyClaim = { jobId, fingerprint: fingerprintOf(command) };
+    const spec = await this.specs.resolve(command);
+    const jobId = randomUUID();
+    const claim: IdempotencyClaim = { jobId, fingerprint: fingerprintOf(spec) };
     if (key) {
       const earlier = await this.idempotency.claim(command.userId, key, claim);
       if (earlier) return this.replayClaim(command, claim, earlier);
@@ -70,8 +76,9 @@ export class JobsService {
       await this.slots.release(command.userId, jobId);
       if (key) await this.idempotency.release(command.userId, key, claim);
     };
+    let place: number;
     try {
-      await this.acquireSlot(command.userId, jobId);
+      place = await this.acquireSlot(command.userId, jobId);
     } catch (error) {
       await undo().catch(() => undefined);
       throw error;
@@ -84,8 +91,7 @@ export class JobsService {
       job = await this.jobs.create({
         jobId,
         userId: command.userId,
-        prompt: command.prompt,
-        contentType: command.contentType,
+        ...spec,
         scheduledFor,
         correlationId,
         traceId: activeTraceId(),
@@ -100,11 +106,11 @@ export class JobsService {
       await undo();
       const existing = await this.jobs.findByIdempotencyKey(`${command.userId}:${key}`);
       if (!existing) throw new DomainError('DEPENDENCY_UNAVAILABLE', 'Could not record the job, try again shortly');
-      return this.replay(existing, command);
+      return this.replay(existing, claim);
     }
 
     try {
-      await this.queue.addGeneration({ jobId, userId: command.userId, correlationId }, this.config.delayMs);
+      await this.queue.addGeneration({ jobId, userId: command.userId, correlationId }, this.config.delayMs, place);
     } catch (error) {
       await this.rollback(jobId, error, undo);
       throw new DomainError('DEPENDENCY_UNAVAILABLE', 'The job queue is unavailable, try again shortly');
@@ -119,22 +125,32 @@ export class JobsService {
     return job;
   }
 
-  list(userId: string, limit = 50): Promise<JobView[]> {
-    return this.jobs.listOwned(userId, limit);
+  /** Newest first: without `limit` every job up to LIST_MAX_ITEMS, else one page; `nextCursor` when more follow. */
+  async list(userId: string, options: { limit?: number; cursor?: string } = {}): Promise<JobPage> {
+    const after = options.cursor === undefined ? undefined : decodePageCursor(options.cursor);
+    const page = await this.jobs.page(userId, { limit: options.limit ?? this.mongo.listMaxItems, after });
+    return { items: page.items, nextCursor: page.next && encodePageCursor(page.next) };
   }
 
-  /** Command: keep a completed job's text in the library; saving twice returns the same item. */
-  async save(userId: string, jobId: string, title?: string): Promise<SavedJob> {
+  /**
+   * Command: keep a completed job's text in the library (`variant`: which of its answers, 0 = the first);
+   * saving the same answer twice returns the same item.
+   */
+  async save(userId: string, jobId: string, request: { title?: string; variant?: number } = {}): Promise<SavedJob> {
     const job = await this.get(userId, jobId);
     if (job.status !== 'completed' || job.generatedContent === undefined) {
       throw new DomainError('JOB_NOT_COMPLETED', `Job is ${job.status}; only completed jobs can be saved`, { currentStatus: job.status });
     }
+    const variant = request.variant ?? 0;
+    const answers = job.variants ?? [job.generatedContent];
+    if (variant >= answers.length) throw invalidArgument('variant', `variant must be an index of this job's ${answers.length} variant(s): 0 to ${answers.length - 1}`);
     const { item, created } = await this.content.saveFromJob({
       userId,
       jobId,
-      title: title ?? `Generated: ${job.prompt.slice(0, 50)}...`,
+      variant,
+      title: request.title ?? `Generated: ${job.prompt.slice(0, 50)}...`,
       type: job.contentType,
-      body: job.generatedContent,
+      body: answers[variant],
       provider: job.provider,
       model: job.model,
       usage: job.usage,
@@ -143,24 +159,18 @@ export class JobsService {
   }
 
   /**
-   * MAX_PROMPT_LENGTH is configuration, so this is the one prompt length check (GenerateContentDto's
-   * decorators cannot read it); the 400 names the field as a validation failure does.
-   */
-  private checkPromptLength(prompt: string): void {
-    const max = this.config.maxPromptLength;
-    if (prompt.length <= max) return;
-    const problem = `prompt must be at most ${max} characters`;
-    throw new DomainError('INVALID_ARGUMENT', problem, { details: [{ field: 'prompt', errors: [problem] }] });
-  }
-
-  /**
    * One of the user's unfinished-job slots; at the cap, slots whose job ended without freeing them are
-   * freed first. TOO_MANY_ACTIVE_JOBS beyond (also for an admin's retry of a failed job).
+   * freed first. Returns the job's place among the user's unfinished jobs (its queue priority).
+   * TOO_MANY_ACTIVE_JOBS beyond (also for an admin's retry of a failed job).
    */
-  async acquireSlot(userId: string, jobId: string): Promise<void> {
+  async acquireSlot(userId: string, jobId: string): Promise<number> {
     const cap = this.config.maxActiveJobsPerUser;
-    if (await this.slots.acquire(userId, jobId, cap)) return;
-    if ((await this.freeLeakedSlots(userId)) > 0 && (await this.slots.acquire(userId, jobId, cap))) return;
+    const place = await this.slots.acquire(userId, jobId, cap);
+    if (place > 0) return place;
+    if ((await this.freeLeakedSlots(userId)) > 0) {
+      const placeAfterFreeing = await this.slots.acquire(userId, jobId, cap);
+      if (placeAfterFreeing > 0) return placeAfterFreeing;
+    }
     throw new DomainError('TOO_MANY_ACTIVE_JOBS', `You already have ${cap} unfinished jobs; wait for one to finish`, { limit: cap });
   }
 
@@ -200,8 +210,8 @@ export class JobsService {
     return command.idempotencyKey;
   }
 
-  private replay(job: JobView, command: EnqueueCommand): EnqueueResult {
-    if (job.prompt !== command.prompt || job.contentType !== command.contentType) {
+  private replay(job: JobView, claim: IdempotencyClaim): EnqueueResult {
+    if (fingerprintOf(job) !== claim.fingerprint) {
       throw new DomainError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
     }
     return this.accepted(job);
@@ -231,9 +241,4 @@ export class JobsService {
     // Redis refused the add, so this may fail too: the reconciler frees the slot later.
     await undo().catch(() => undefined);
   }
-}
-
-/** Identifies the request an Idempotency-Key was first used for. */
-function fingerprintOf(command: EnqueueCommand): string {
-  return createHash('sha256').update(`${command.contentType}\n${command.prompt}`).digest('base64url').slice(0, 22);
 }
