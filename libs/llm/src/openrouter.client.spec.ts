@@ -16,7 +16,7 @@ import {
 } from './llm.errors';
 import type { GenerationRequest } from './llm-provider';
 import { OpenRouterClient, outputBounds } from './openrouter.client';
-import { buildMessages, MAX_TOKENS } from './prompts/build-messages';
+import { buildMessages, MAX_TOKENS, maxTokensFor } from './prompts/build-messages';
 
 const API_KEY = 'sk-or-v1-test-key-that-must-never-leak';
 
@@ -532,5 +532,103 @@ describe(OpenRouterClient.name, () => {
       expect((await answerOf(stub.requests[0])).complete).toBe(false);
     });
 
+  });
+
+  describe('options and variants', () => {
+    const prompt = 'Benefits of remote work';
+
+    it('uses the model the request names, alone: no fallback answers in its place', async () => {
+      sut = new OpenRouterClient(configFor({ fallbackModels: ['anthropic/claude-3.5-haiku'] }));
+
+      const result = await sut.generate(request({ options: { model: 'mistralai/mistral-small' } }));
+
+      expect(stub.requests[0].body.model).toBe('mistralai/mistral-small');
+      expect(stub.requests[0].body).not.toHaveProperty('models');
+      expect(result.model).toBe('mistralai/mistral-small');
+    });
+
+    it('sends the messages and max_tokens the options make', async () => {
+      const options = { tone: 'friendly', language: 'de', length: 'long', keywords: ['async'] } as const;
+
+      await sut.generate(request({ options }));
+
+      expect(stub.requests[0].messages).toEqual(buildMessages({ prompt, contentType: 'Blog Post Outline', options }));
+      expect(stub.requests[0].body.max_tokens).toBe(maxTokensFor({ contentType: 'Blog Post Outline', options }));
+      expect(stub.requests[0].prompt).toBe(prompt);
+    });
+
+    it('asks for n choices in one streamed call, passing on the deltas of the first only', async () => {
+      const deltas: string[] = [];
+
+      const result = await sut.generate(request({ options: { variants: 3 }, onDelta: (text) => deltas.push(text) }));
+
+      expect(stub.requests).toHaveLength(1);
+      expect(stub.requests[0].n).toBe(3);
+      expect(result.texts).toEqual([stubAnswerFor(prompt), stubAnswerFor(prompt, 1), stubAnswerFor(prompt, 2)]);
+      expect(result.text).toBe(result.texts[0]);
+      expect(deltas.join('')).toBe(result.text);
+      expect(result).toMatchObject({ generationId: 'gen-stub-1', finishReason: 'stop', model: 'openai/gpt-4o-mini' });
+    });
+
+    it('reads several choices from a JSON answer', async () => {
+      stub.enqueue({ kind: 'json', choices: ['First', 'Second'] });
+      const deltas: string[] = [];
+
+      const result = await sut.generate(request({ options: { variants: 2 }, onDelta: (text) => deltas.push(text) }));
+
+      expect(result.texts).toEqual(['First', 'Second']);
+      expect(deltas).toEqual(['First']);
+    });
+
+    it('makes the missing answers one by one, without deltas, when the model ignores n; usage summed', async () => {
+      stub.ignoreN();
+      stub.enqueue({ kind: 'stream', text: 'One' }, { kind: 'stream', text: 'Two words' }, { kind: 'json', text: 'Three more words' });
+      const deltas: string[] = [];
+
+      const result = await sut.generate(request({ options: { variants: 3 }, onDelta: (text) => deltas.push(text) }));
+
+      expect(stub.requests.map((sent) => sent.n)).toEqual([3, 1, 1]);
+      expect(stub.requests[1].body).not.toHaveProperty('n');
+      expect(result.texts).toEqual(['One', 'Two words', 'Three more words']);
+      expect(deltas.join('')).toBe('One');
+      const promptTokens = result.usage!.promptTokens / 3;
+      expect(result.usage).toEqual({ promptTokens: promptTokens * 3, completionTokens: 6, totalTokens: promptTokens * 3 + 6, cost: expect.any(Number) });
+      expect(result.usage!.cost).toBeCloseTo(((promptTokens + 1) + (promptTokens + 2) + (promptTokens + 3)) * 0.000002, 8);
+      expect(result).toMatchObject({ generationId: 'gen-stub-1', durationMs: expect.any(Number) });
+    });
+
+    it('fills in after an answer with fewer choices than asked, and ignores choices not asked for', async () => {
+      stub.enqueue({ kind: 'stream', choices: ['A', '', 'C', 'D', 'E'] }, { kind: 'stream', text: 'B' });
+
+      const result = await sut.generate(request({ options: { variants: 3 } }));
+
+      expect(result.texts).toEqual(['A', 'C', 'B']);
+      expect(stub.requests).toHaveLength(2);
+    });
+
+    it('applies LLM_MAX_OUTPUT_CHARS to each choice', async () => {
+      sut = new OpenRouterClient(configFor({ maxOutputChars: 10 }));
+      stub.enqueue({ kind: 'stream', choices: ['x'.repeat(10), 'y'.repeat(10)] }, { kind: 'stream', choices: ['ok', 'y'.repeat(11)] });
+
+      await expect(sut.generate(request({ options: { variants: 2 } }))).resolves.toMatchObject({ texts: ['x'.repeat(10), 'y'.repeat(10)] });
+      await expect(sut.generate(request({ options: { variants: 2 } }))).rejects.toBeInstanceOf(LlmOutputTooLargeError);
+    });
+
+    it('fails when the first choice is empty', async () => {
+      stub.enqueue({ kind: 'stream', choices: ['', 'B'] });
+
+      await expect(sut.generate(request({ options: { variants: 2 } }))).rejects.toBeInstanceOf(LlmEmptyResponseError);
+    });
+
+    it('asks a repair for one answer, with the earlier answer and its problems', async () => {
+      const repair = { text: 'Too short', problems: ['the outline has 0 sections; it needs at least 3, each a Markdown heading (## Heading) with bullet points'] };
+
+      const result = await sut.generate(request({ options: { variants: 3 }, repair }));
+
+      expect(stub.requests).toHaveLength(1);
+      expect(stub.requests[0]).toMatchObject({ n: 1, repair: true, prompt });
+      expect(stub.requests[0].messages).toEqual(buildMessages({ prompt, contentType: 'Blog Post Outline', options: { variants: 3 }, repair }));
+      expect(result.texts).toEqual([stubAnswerFor(prompt)]);
+    });
   });
 });

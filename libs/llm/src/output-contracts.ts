@@ -146,10 +146,11 @@ function readLines(text: string): Line[] {
   });
 }
 
-/** Without Markdown emphasis, and without a leading section number (`1.`, `2)`, `IV.`, `Section 3:`). */
+/** Without Markdown emphasis, a leading section number (`1.`, `2)`, `IV.`, `Section 3:`) or a trailing colon. */
 function cleanHeading(text: string): string {
   return plain(text)
     .replace(/^(?:[Ss]ection\s+)?(?:\d{1,3}[.):]|[IVXLC]{1,6}\.|\d{1,3}\s+[-–—])\s+/, '')
+    .replace(/:$/, '')
     .trim();
 }
 
@@ -163,14 +164,14 @@ function plain(text: string): string {
 
 /**
  * The sections of an outline: Markdown headings (any level, numbered or not) with the list items under them.
- * A lone first `#` heading is the title, not a section; sections are the shallowest remaining level, and deeper
+ * A lone `#` heading that comes first is the title, not a section; sections are the shallowest remaining level, and deeper
  * headings become points of their section. Without Markdown headings, all-bold lines are read as headings.
  */
 export function readOutline(text: string): OutlineSection[] {
   let lines = readLines(text);
   const headings = lines.filter((line): line is Extract<Line, { kind: 'heading' }> => line.kind === 'heading');
   const titles = headings.filter((line) => line.level === 1);
-  const title = titles.length === 1 && headings[0] === titles[0] && headings.length > 1 ? titles[0] : undefined;
+  const title = titles.length === 1 && headings[0] === titles[0] ? titles[0] : undefined;
   let candidates = headings.filter((line) => line !== title);
   if (candidates.length === 0) {
     lines = lines.map((line): Line => {
@@ -196,15 +197,15 @@ export function readOutline(text: string): OutlineSection[] {
 }
 
 /**
- * A product description's parts: the headline is the first heading (or, without one, the first line), the
+ * A product description's parts: the headline is the first heading (or, without one, the first line that is not a list item), the
  * bullets every list item, and the body the prose paragraphs, blank-line separated; other headings are dropped.
  */
 export function readProduct(text: string): ProductCopy {
   const lines = readLines(text);
   let headlineAt = lines.findIndex((line) => line.kind === 'heading' && line.text);
-  if (headlineAt < 0) headlineAt = lines.findIndex((line) => line.kind !== 'blank');
+  if (headlineAt < 0) headlineAt = lines.findIndex((line) => line.kind === 'prose');
   const headlineLine = lines[headlineAt];
-  const headline = headlineLine && headlineLine.kind !== 'blank' ? plain(headlineLine.text) : '';
+  const headline = headlineLine?.kind === 'heading' || headlineLine?.kind === 'prose' ? plain(headlineLine.text) : '';
   const bullets: string[] = [];
   const paragraphs: string[][] = [[]];
   lines.forEach((line, index) => {

@@ -309,7 +309,7 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
     context: AnswerContext,
   ): Promise<void> {
     const model = (script.kind === 'stream' && script.model) || context.model;
-    const fullText = script.text ?? context.answer;
+    const fullText = (script.kind === 'stream' && script.choices ? script.choices[0] : script.text) ?? context.answer;
     const text = script.kind === 'stream' ? fullText : fullText.slice(0, Math.ceil(fullText.length / 2));
     const requested = script.kind === 'stream' ? script.chunks : undefined;
     const pieces = Array.isArray(requested) ? requested : splitText(text, requested ?? DEFAULT_CHUNKS);
@@ -322,13 +322,14 @@ export async function startOpenRouterStub(): Promise<OpenRouterStub> {
 
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', 'X-Generation-Id': context.id });
     send(': OPENROUTER PROCESSING\n\n');
-    for (const [index, piece] of pieces.entries()) {
+    const steps = Math.max(pieces.length, ...otherPieces.map((own) => own.length));
+    for (let index = 0; index < steps; index++) {
       if (index > 0) {
         await sleep(delayMs);
         send(': OPENROUTER PROCESSING\n\n');
       }
       if (res.destroyed) return;
-      send(`data: ${JSON.stringify(chunk({ delta: { role: 'assistant', content: piece }, finish_reason: null }))}\n\n`);
+      if (index < pieces.length) send(`data: ${JSON.stringify(chunk({ delta: { role: 'assistant', content: pieces[index] }, finish_reason: null }))}\n\n`);
       otherPieces.forEach((own, other) => {
         if (own[index]) send(`data: ${JSON.stringify(chunk({ index: other + 1, delta: { role: 'assistant', content: own[index] }, finish_reason: null }))}\n\n`);
       });
