@@ -19,7 +19,7 @@ class OpenRouterEnv {
 
   /** The models a request may name in `options.model`; others are refused (400). */
   @IsOptional()
-  @Matches(/^\S+(,\s*\S+)*$/, { message: 'LLM_ALLOWED_MODELS must be a comma-separated list of model ids' })
+  @Matches(/^[^\s,]+(\s*,\s*[^\s,]+)*$/, { message: 'LLM_ALLOWED_MODELS must be a comma-separated list of model ids' })
   LLM_ALLOWED_MODELS?: string = undefined;
 
   @Matches(/^https?:\/\/\S+$/, { message: 'OPENROUTER_BASE_URL must be an http(s) URL' })
@@ -62,8 +62,9 @@ export const openRouterConfig = registerAs('openrouter', () => {
     appTitle: env.APP_TITLE,
   };
 });
+
 function modelList(value: string | undefined): string[] {
-  return value?.split(',').map((model) => model.trim()) ?? [];
+  return value?.split(',').map((model) => model.trim()).filter(Boolean) ?? [];
 }
 
 export type OpenRouterConfig = ReturnType<typeof openRouterConfig>;
