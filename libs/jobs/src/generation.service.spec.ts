@@ -13,7 +13,8 @@ import { JobRecord, JobRepository } from './job.repository';
 import { JobOutcome } from './job.types';
 
 const payload = { jobId: 'job-1', userId: '64b7f0c2a1b2c3d4e5f60718', correlationId: 'corr-1' };
-const base = processingJobRecord;
+// A caption: "Hello world" keeps its output contract, so no repair request follows.
+const base = { ...processingJobRecord, contentType: 'Social Media Caption' } as JobRecord;
 const jobStub = {
   processing: base,
   completed: { ...base, status: 'completed', generatedContent: 'Hello world', completedAt: new Date('2026-01-01T00:01:00Z') } as JobRecord,
@@ -28,7 +29,16 @@ const deliveryStub = {
 const completedOutcome: JobOutcome = {
   status: 'completed',
   attempts: 1,
-  result: { generatedContent: 'Hello world', provider: 'offline', model: 'offline', durationMs: 5, finishReason: 'stop', usage: undefined, generationId: undefined },
+  result: {
+    generatedContent: 'Hello world',
+    validation: { ok: true, problems: [] },
+    provider: 'offline',
+    model: 'offline',
+    durationMs: 5,
+    finishReason: 'stop',
+    usage: undefined,
+    generationId: undefined,
+  },
 };
 const cancelledOutcome: JobOutcome = { status: 'cancelled', attempts: 1 };
 const usageStub = { promptTokens: 10, completionTokens: 20, totalTokens: 30 };
