@@ -46,6 +46,19 @@ describe(JobReconciler.name, () => {
     expect(finisher.finish).toHaveBeenCalledWith('kept', failedOutcome);
   });
 
+  it('finishes a cancel whose request stopped after the ledger kept it, and never queues that job again (its entry is gone)', async () => {
+    const cancelled: JobOutcome = { status: 'cancelled', attempts: 0 };
+    jobs.listUnfinished.mockResolvedValue({ jobs: [unfinished('cancelled-midway')], complete: true });
+    ledger.read.mockResolvedValue({ done: false, attempts: 0, outcome: cancelled });
+    finisher.finish.mockResolvedValue({} as JobRecord);
+    slots.slots.mockResolvedValue([{ jobId: 'cancelled-midway', takenAt: old.getTime() }]);
+
+    expect(await sut.run(now)).toMatchObject({ finished: 1, requeued: 0, failed: 0 });
+    expect(finisher.finish).toHaveBeenCalledWith('cancelled-midway', cancelled);
+    expect(queue.stateOf).not.toHaveBeenCalled();
+    expect(queue.requeue).not.toHaveBeenCalled();
+  });
+
   it('leaves records alone that changed recently or whose BullMQ job will still run', async () => {
     jobs.listUnfinished.mockResolvedValue({ jobs: [unfinished('young', new Date(now - 1000)), unfinished('waiting')], complete: true });
     ledger.read.mockResolvedValue({ done: false, attempts: 0 });

@@ -54,7 +54,7 @@ export class JobReconciler {
     return report;
   }
 
-  /** Outcomes kept in Redis whose record or announcement did not land (the database was down, say). */
+  /** Outcomes kept in Redis whose record or announcement did not land (the database was down, say, or a cancel request stopped half-way). */
   private async finishKeptOutcomes(before: number, report: ReconcileReport): Promise<void> {
     for (const jobId of await this.ledger.settlingBefore(before, 1000)) {
       const { outcome } = await this.ledger.read(jobId);

@@ -21,9 +21,10 @@ export interface RetentionReport {
 }
 
 /**
- * Deletes finished job records older than JOB_RETENTION_MS, with what Redis still holds of them (their
- * BullMQ entry, their ledger); library items are separate documents and stay. Their notifications need
- * nothing: each user's event stream drops events older than the replay window by itself.
+ * Deletes finished (completed, failed or cancelled) job records older than JOB_RETENTION_MS, with what
+ * Redis still holds of them (their BullMQ entry, their ledger); library items are separate documents and
+ * stay. Their notifications need nothing: each user's event stream drops events older than the replay
+ * window by itself.
  */
 @Injectable()
 export class JobRetention {

@@ -188,6 +188,43 @@ describe(JobRepository.name, () => {
     });
   });
 
+  describe('markCancelled', () => {
+    it('cancels an unfinished job with the attempts and when, clearing an earlier attempt’s error', async () => {
+      const jobId = await created();
+      await sut.markProcessing(jobId, 1);
+      await sut.markRetrying(jobId, 'LLM provider answered 500');
+
+      const cancelled = await sut.markCancelled(jobId, 1);
+
+      expect(cancelled).toMatchObject({ status: 'cancelled', attempts: 1, cancelledAt: expect.any(Date), completedAt: expect.any(Date) });
+      expect(cancelled).not.toHaveProperty('error');
+      expect(cancelled).not.toHaveProperty('generatedContent');
+    });
+
+    it('never overwrites a completion, and happens once', async () => {
+      const completed = await created();
+      await sut.markCompleted(completed, result, 1);
+      const cancelled = await created();
+      await sut.markCancelled(cancelled, 0);
+
+      expect(await sut.markCancelled(completed, 1)).toBeUndefined();
+      expect(await sut.markCancelled(cancelled, 0)).toBeUndefined();
+      expect((await sut.findByJobId(completed))?.status).toBe('completed');
+    });
+
+    it('takes the usage of the finished calls on a cancelled record only', async () => {
+      const usage = { promptTokens: 4, completionTokens: 6, totalTokens: 10 };
+      const cancelled = await created();
+      await sut.markCancelled(cancelled, 1);
+      const queued = await created();
+
+      expect(await sut.recordCancelledUsage(cancelled, usage)).toBe(true);
+      expect(await sut.recordCancelledUsage(queued, usage)).toBe(false);
+      expect((await sut.findByJobId(cancelled))?.usage).toEqual(usage);
+      expect((await sut.findByJobId(queued))?.usage).toBeUndefined();
+    });
+  });
+
   describe('markUnqueued', () => {
     it('fails a queued record and frees its Idempotency-Key for a retry', async () => {
       const jobId = await created({ idempotencyKey: `${userId}:unqueued-1` });
@@ -210,9 +247,12 @@ describe(JobRepository.name, () => {
       const queued = await created();
       const failed = await created();
       await sut.markFailed(failed, 'failed');
+      const cancelled = await created();
+      await sut.markCancelled(cancelled, 0);
 
       expect(await sut.isFinished(queued)).toBe(false);
       expect(await sut.isFinished(failed)).toBe(true);
+      expect(await sut.isFinished(cancelled)).toBe(true);
       expect(await sut.isFinished(randomUUID())).toBeUndefined();
     });
   });
@@ -268,6 +308,7 @@ describe(JobRepository.name, () => {
       const completedLongAgo = await stored('completed', { completedAt: longAgo, updatedAt: lately });
       const failedLongAgo = await stored('failed', { completedAt: longAgo, updatedAt: longAgo });
       const failedWithoutCompletedAt = await stored('failed', { updatedAt: longAgo });
+      const cancelledLongAgo = await stored('cancelled', { completedAt: longAgo, updatedAt: longAgo });
       await stored('completed', { completedAt: lately, updatedAt: lately });
       await stored('failed', { updatedAt: lately });
       await stored('queued', { updatedAt: longAgo });
@@ -275,7 +316,7 @@ describe(JobRepository.name, () => {
       // Finished lately, though untouched since long ago by the record's clock: completedAt decides.
       await stored('completed', { completedAt: lately, updatedAt: longAgo });
 
-      expect((await repo.listFinishedBefore(cutoff, 100)).sort()).toEqual([completedLongAgo, failedLongAgo, failedWithoutCompletedAt].sort());
+      expect((await repo.listFinishedBefore(cutoff, 100)).sort()).toEqual([completedLongAgo, failedLongAgo, failedWithoutCompletedAt, cancelledLongAgo].sort());
       expect(await repo.listFinishedBefore(cutoff, 2)).toHaveLength(2);
     });
 
