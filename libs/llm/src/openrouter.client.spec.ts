@@ -1,3 +1,4 @@
+import type { GenerationOptions } from '@app/common';
 import type { OpenRouterConfig } from '@app/config';
 import { createServer } from 'node:net';
 import { type OpenRouterStub, startOpenRouterStub, type StubRequest, type StubScript, stubAnswerFor, waitFor } from '@app/testing';
@@ -548,7 +549,7 @@ describe(OpenRouterClient.name, () => {
     });
 
     it('sends the messages and max_tokens the options make', async () => {
-      const options = { tone: 'friendly', language: 'de', length: 'long', keywords: ['async'] } as const;
+      const options: GenerationOptions = { tone: 'friendly', language: 'de', length: 'long', keywords: ['async'] };
 
       await sut.generate(request({ options }));
 
