@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { JobStateProbe } from './support/job-state';
 import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub, StubRequest } from './support/openrouter-stub';
+import { RedisCluster, startRedisCluster } from './support/redis-cluster';
 import { connectSocket, disconnectAll, expectNoEvent, nextEvent, receivedEvents } from './support/socket';
 import { Env, testEnv } from './support/test-env';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
@@ -222,5 +223,44 @@ describe('Cancel and delete jobs', () => {
     expect(await probe.slotCount(user.id)).toBe(0);
     expect(await queueEntryExists(jobId)).toBe(false);
     expect(requestsFor(name)).toEqual([]);
+  });
+});
+
+/** The cancel signal is a plain PUBLISH, which a Redis Cluster broadcasts to every node: the worker hears it wherever it subscribed. */
+describe('Cancel on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let stub: OpenRouterStub;
+  let api: RunningApi;
+  let worker: RunningWorker;
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
+    stub = await startOpenRouterStub();
+    const env = testEnv('cancel-cluster', { ...openRouterStubEnv(stub), REDIS_URL: `redis://127.0.0.1:${cluster.ports[0]}`, REDIS_CLUSTER_NODES: cluster.nodes, RATE_LIMIT_MAX: '0' });
+    api = await startApi(env);
+    worker = await startWorker(env);
+  }, 60_000);
+  afterAll(async () => {
+    disconnectAll();
+    await worker?.stop('SIGKILL');
+    await api?.close();
+    await stub?.close();
+    await cluster?.stop();
+  });
+
+  it('stops a processing job’s provider call and announces the cancel', async () => {
+    const user = await registerUser(api.url, 'Cluster owner');
+    const socket = await connectSocket(api.url, user.token);
+    const name = `[[cluster-${Math.random().toString(36).slice(2, 8)}]]`;
+    const enqueued = await http(api.url, 'POST', '/generate-content', { token: user.token, body: { prompt: `slow on a cluster ${name} ${SLOW}`, contentType: 'blog-post' } });
+    const jobId = enqueued.body.jobId as string;
+    await nextEvent(socket, 'job_delta', (payload) => payload.jobId === jobId, 15_000);
+
+    const cancelledAt = Date.now();
+    expect((await http(api.url, 'POST', `/generate-content/${jobId}/cancel`, { token: user.token })).status).toBe(200);
+    const closedAt = await waitFor(() => (stub.requests.find((request) => request.prompt?.includes(name))?.response ? Date.now() : undefined), 'the provider call to be closed', 10_000, 10);
+    expect(closedAt - cancelledAt).toBeLessThan(3000);
+    await nextEvent(socket, 'job_status', (payload) => payload.jobId === jobId && payload.status === 'cancelled', 5000);
+    expect((await http(api.url, 'GET', `/generate-content/${jobId}`, { token: user.token })).body).toMatchObject({ status: 'cancelled' });
   });
 });
