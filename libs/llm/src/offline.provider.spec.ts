@@ -68,7 +68,7 @@ describe(OfflineProvider.name, () => {
 
     expect(checkOutput('Product Description', text).product).toEqual({
       headline: 'Eco-friendly Water Bottles For Hikers',
-      body: expect.stringContaining('eco-friendly water bottles for hikers: made for the way you work'),
+      body: 'Here is what you need to know about eco-friendly water bottles for hikers: made for the way you work.\n\nTell us what you think in the comments!',
       bullets: ['Thoughtful design', 'Durable, high-quality materials', 'Simple to set up and use', 'Saves you time every day', 'Reliable results you can count on'],
     });
     expect(text.split('\n').at(-1)).toBe('Tell us what you think in the comments!');

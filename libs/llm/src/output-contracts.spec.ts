@@ -123,6 +123,11 @@ describe(checkOutput.name, () => {
         { headline: 'Crème de la crème ✨', body: 'Une gourde élégante.', bullets: ['Acier inoxydable'] },
       ],
       [
+        'only the prose after the headline as body (not a preamble)',
+        ['Sure! Here is your copy:', '', '# Lamp', '', 'Warm light.', '', '- Dimmable'].join('\n'),
+        { headline: 'Lamp', body: 'Warm light.', bullets: ['Dimmable'] },
+      ],
+      [
         'numbered features; later headings dropped',
         ['## Headline', 'Body text.', '### Features', '1. One', '2) Two'].join('\n'),
         { headline: 'Headline', body: 'Body text.', bullets: ['One', 'Two'] },

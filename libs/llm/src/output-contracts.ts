@@ -198,7 +198,8 @@ export function readOutline(text: string): OutlineSection[] {
 
 /**
  * A product description's parts: the headline is the first heading (or, without one, the first line that is not a list item), the
- * bullets every list item, and the body the prose paragraphs, blank-line separated; other headings are dropped.
+ * bullets every list item, and the body the prose paragraphs after the headline (a preamble before it is not copy),
+ * blank-line separated; other headings are dropped.
  */
 export function readProduct(text: string): ProductCopy {
   const lines = readLines(text);
@@ -213,7 +214,7 @@ export function readProduct(text: string): ProductCopy {
     if (line.kind === 'item') {
       if (line.text) bullets.push(line.text);
       paragraphs.push([]);
-    } else if (line.kind === 'prose') {
+    } else if (line.kind === 'prose' && index > headlineAt) {
       paragraphs.at(-1)!.push(plain(line.text));
     } else {
       paragraphs.push([]);
