@@ -22,6 +22,7 @@ export type DomainErrorCode =
   | 'NOT_FOUND'
   | 'JOB_NOT_FOUND'
   | 'JOB_NOT_COMPLETED'
+  | 'JOB_FINISHED'
   | 'JOB_NOT_FAILED'
   | 'CONTENT_NOT_FOUND'
   | 'TEMPLATE_NOT_FOUND'

@@ -20,7 +20,7 @@ describe(ContentRepository.name, () => {
   beforeAll(async () => {
     // A database of this spec's own on the FerretDB that jest's global setup started.
     connection = await mongoose.createConnection(`${process.env.TEST_MONGO_URI}/content_repository_${randomBytes(3).toString('hex')}`).asPromise();
-    const contents = connection.model(Content.name, ContentSchema);
+    const contents = connection.model(Content.name, ContentSchema) as unknown as Model<Content>;
     await contents.init();
     sut = new ContentRepository(contents, config);
   });

@@ -140,7 +140,6 @@ function isFinished(status: JobStatus): boolean {
   return FINISHED_STATUSES.includes(status);
 }
 
-// TODO(lead): a JOB_FINISHED code (409) in @app/common's DomainErrorCode and the API's filter; until then the nearest 409 code.
 function alreadyFinished(currentStatus: JobStatus): DomainError {
-  return new DomainError('JOB_NOT_COMPLETED', `Job is ${currentStatus}; only queued or processing jobs can be cancelled`, { currentStatus });
+  return new DomainError('JOB_FINISHED', `Job is ${currentStatus}; only queued or processing jobs can be cancelled`, { currentStatus });
 }

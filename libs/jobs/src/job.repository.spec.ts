@@ -1,6 +1,6 @@
 import { collect } from '@app/testing';
 import { randomBytes, randomUUID } from 'node:crypto';
-import mongoose, { Connection } from 'mongoose';
+import mongoose, { Connection, Model } from 'mongoose';
 import { JobRepository, NewJob } from './job.repository';
 import { Job, JobSchema } from './job.schema';
 import { JobResult } from './job.types';
@@ -37,7 +37,7 @@ describe(JobRepository.name, () => {
   beforeAll(async () => {
     // A database of this spec's own on the FerretDB that jest's global setup started.
     connection = await mongoose.createConnection(`${process.env.TEST_MONGO_URI}/job_repository_${randomBytes(3).toString('hex')}`).asPromise();
-    const jobs = connection.model(Job.name, JobSchema);
+    const jobs = connection.model(Job.name, JobSchema) as unknown as Model<Job>;
     await jobs.init();
     sut = new JobRepository(jobs);
   });
@@ -287,7 +287,7 @@ describe(JobRepository.name, () => {
 
     beforeAll(async () => {
       retained = await mongoose.createConnection(`${process.env.TEST_MONGO_URI}/job_retention_${randomBytes(3).toString('hex')}`).asPromise();
-      jobs = retained.model(Job.name, JobSchema);
+      jobs = retained.model(Job.name, JobSchema) as unknown as Model<Job>;
       await jobs.init();
       repo = new JobRepository(jobs);
     });
