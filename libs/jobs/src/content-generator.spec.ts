@@ -117,8 +117,8 @@ describe(ContentGenerator.name, () => {
       validation: {
         ok: false,
         problems: [
-          'variant 3: the product description has no headline',
-          'variant 3: the product description has no prose paragraph besides the headline and the list',
+          'variants[2]: the product description has no headline',
+          'variants[2]: the product description has no prose paragraph besides the headline and the list',
         ],
       },
       product: { headline: 'First', body: 'Great bottle.', bullets: ['Light'] },
@@ -149,10 +149,32 @@ describe(ContentGenerator.name, () => {
     expect(result.validation).toEqual({ ok: false, problems: ['the answer has 42 words; at most 20 were asked for'] });
   });
 
-  it('fails with the provider error, the repair included, after reporting the usage of the calls that finished', async () => {
+  it('keeps the answer as it was when its repair request fails, saying so, with the usage of the calls that finished', async () => {
     llm.generate.mockResolvedValueOnce(answer(['Broken'], usageOf(4))).mockRejectedValueOnce(new LlmServerError('LLM provider responded 500', 500));
 
-    await expect(sut.generate(processingJobRecord, { correlationId: 'corr-1', onUsage })).rejects.toBeInstanceOf(LlmServerError);
+    const result = await sut.generate(processingJobRecord, { correlationId: 'corr-1', onUsage });
+
+    expect(result.generatedContent).toBe('Broken');
+    expect(result.validation?.ok).toBe(false);
+    expect(result.validation?.problems.at(-1)).toBe('the request to fix these problems failed');
+    expect(result.usage).toEqual(usageOf(4));
     expect(onUsage).toHaveBeenCalledWith(usageOf(4));
+  });
+
+  it('fails with the abort when the repair is stopped (cancel, shutdown, lost lock)', async () => {
+    const stop = new AbortController();
+    llm.generate.mockResolvedValueOnce(answer(['Broken'], usageOf(4))).mockImplementationOnce(async () => {
+      stop.abort('cancelled');
+      throw new Error('aborted');
+    });
+
+    await expect(sut.generate(processingJobRecord, { correlationId: 'corr-1', onUsage, signal: stop.signal })).rejects.toThrow('aborted');
+  });
+
+  it('fails with the provider error of the first call', async () => {
+    llm.generate.mockRejectedValueOnce(new LlmServerError('LLM provider responded 500', 500));
+
+    await expect(sut.generate(processingJobRecord, { correlationId: 'corr-1', onUsage })).rejects.toBeInstanceOf(LlmServerError);
+    expect(onUsage).not.toHaveBeenCalled();
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { sumUsage, TokenUsage } from '@app/common';
 import { checkOutput, GenerationResult, LlmProvider, OutputCheck } from '@app/llm';
 import { JobRecord } from './job.repository';
@@ -18,8 +18,12 @@ export interface GenerateOptions {
  * content type's output contract, and an answer that breaks it sent back once for repair. The answer is
  * kept either way; `validation` says whether it keeps the contract.
  */
+type Answer = { text: string; check: OutputCheck };
+
 @Injectable()
 export class ContentGenerator {
+  private readonly logger = new Logger(ContentGenerator.name);
+
   constructor(private readonly llm: LlmProvider) {}
 
   async generate(job: JobRecord, options: GenerateOptions): Promise<JobResult> {
@@ -29,28 +33,15 @@ export class ContentGenerator {
     const calls: GenerationResult[] = [first];
     this.report(first, options);
 
-    const answers: Array<{ text: string; check: OutputCheck }> = [];
+    const answers: Answer[] = [];
     for (const text of first.texts) {
-      let answer = { text, check: checkOutput(job.contentType, text, jobOptions) };
-      if (!answer.check.ok) {
-        const repaired = await this.llm.generate({
-          prompt: job.prompt,
-          contentType: job.contentType,
-          options: { ...jobOptions, variants: 1 },
-          repair: { text, problems: answer.check.problems },
-          correlationId,
-          signal,
-        });
-        calls.push(repaired);
-        this.report(repaired, options);
-        answer = { text: repaired.text, check: checkOutput(job.contentType, repaired.text, jobOptions) };
-      }
-      answers.push(answer);
+      const answer = { text, check: checkOutput(job.contentType, text, jobOptions) };
+      answers.push(answer.check.ok ? answer : await this.repair(job, answer, calls, options));
     }
 
     const [main] = answers;
     const several = answers.length > 1;
-    const problems = answers.flatMap(({ check }, index) => check.problems.map((problem) => (several ? `variant ${index + 1}: ${problem}` : problem)));
+    const problems = answers.flatMap(({ check }, index) => check.problems.map((problem) => (several ? `variants[${index}]: ${problem}` : problem)));
     return {
       generatedContent: main.text,
       ...(several ? { variants: answers.map(({ text }) => text) } : {}),
@@ -64,6 +55,31 @@ export class ContentGenerator {
       finishReason: first.finishReason,
       generationId: first.generationId,
     };
+  }
+
+  /**
+   * One request to fix an answer that breaks its contract. The repair is best-effort: should it fail (other
+   * than by an abort: cancel, shutdown, lost lock), the answer is kept as it was and says why it was not fixed.
+   */
+  private async repair(job: JobRecord, answer: Answer, calls: GenerationResult[], options: GenerateOptions): Promise<Answer> {
+    const jobOptions = job.options ?? {};
+    try {
+      const repaired = await this.llm.generate({
+        prompt: job.prompt,
+        contentType: job.contentType,
+        options: { ...jobOptions, variants: 1 },
+        repair: { text: answer.text, problems: answer.check.problems },
+        correlationId: options.correlationId,
+        signal: options.signal,
+      });
+      calls.push(repaired);
+      this.report(repaired, options);
+      return { text: repaired.text, check: checkOutput(job.contentType, repaired.text, jobOptions) };
+    } catch (error) {
+      if (options.signal?.aborted) throw error;
+      this.logger.warn({ msg: 'repair request failed; keeping the answer as it was', jobId: job.jobId, correlationId: options.correlationId, error: (error as Error).message });
+      return { text: answer.text, check: { ...answer.check, problems: [...answer.check.problems, 'the request to fix these problems failed'] } };
+    }
   }
 
   private report(call: GenerationResult, options: GenerateOptions): void {
