@@ -11,6 +11,10 @@ class GenerationEnv {
   @IntVar('JOB_BACKOFF_MS', 0) JOB_BACKOFF_MS = 1000;
   @IntVar('MAX_ACTIVE_JOBS_PER_USER', 1) MAX_ACTIVE_JOBS_PER_USER = 20;
   @IntVar('MAX_PROMPT_LENGTH', 1, 100_000) MAX_PROMPT_LENGTH = 4000;
+  /** Items one POST /generate-content/batch may hold. */
+  @IntVar('MAX_BATCH_ITEMS', 1, 1000) MAX_BATCH_ITEMS = 100;
+  /** Unfinished batch jobs per user: a cap of their own, beside MAX_ACTIVE_JOBS_PER_USER. */
+  @IntVar('MAX_BATCH_JOBS_PER_USER', 1) MAX_BATCH_JOBS_PER_USER = 500;
   @IntVar('WORKER_LOCK_DURATION_MS', 500) WORKER_LOCK_DURATION_MS = 30_000;
   @IntVar('WORKER_STALLED_INTERVAL_MS', 500) WORKER_STALLED_INTERVAL_MS = 30_000;
   @IntVar('WORKER_SHUTDOWN_TIMEOUT_MS', 0) WORKER_SHUTDOWN_TIMEOUT_MS = 30_000;
@@ -39,6 +43,8 @@ export const generationConfig = registerAs('generation', () => {
     backoffMs: env.JOB_BACKOFF_MS,
     maxActiveJobsPerUser: env.MAX_ACTIVE_JOBS_PER_USER,
     maxPromptLength: env.MAX_PROMPT_LENGTH,
+    maxBatchItems: env.MAX_BATCH_ITEMS,
+    maxBatchJobsPerUser: env.MAX_BATCH_JOBS_PER_USER,
     lockDurationMs: env.WORKER_LOCK_DURATION_MS,
     stalledIntervalMs: env.WORKER_STALLED_INTERVAL_MS,
     shutdownTimeoutMs: env.WORKER_SHUTDOWN_TIMEOUT_MS,

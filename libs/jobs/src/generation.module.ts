@@ -6,6 +6,8 @@ import { createRedisClient, reconnectDelay } from '@app/common';
 import { generationConfig, realtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { PubSubModule } from '@app/pubsub';
+import { BatchProgressRepository } from './batch/batch-progress.repository';
+import { BatchProgress } from './batch/batch-progress.service';
 import { ContentGenerator } from './content-generator';
 import { GenerationService } from './generation.service';
 import { JobCancelSignals } from './job-cancellation.service';
@@ -43,8 +45,8 @@ function bullConnection(config: RedisConfig): ConnectionOptions {
   return { url: config.url, ...waitForRedis, retryStrategy: reconnectDelay };
 }
 
-const workerServices = [GenerationService, ContentGenerator, JobFinisher, JobReconciler, JobRetention, JobCancelSignals];
-const workerRepositories = [JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
+const workerServices = [GenerationService, ContentGenerator, JobFinisher, BatchProgress, JobReconciler, JobRetention, JobCancelSignals];
+const workerRepositories = [BatchProgressRepository, JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
 
 /** The worker side: run generations (and stop them when cancelled), bring their outcomes home, reconcile, delete past retention. Needs the global RedisModule. */
 @Module({

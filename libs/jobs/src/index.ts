@@ -1,4 +1,6 @@
 export * from './admin-jobs.service';
+export * from './batch/batch.service';
+export * from './batch/dto/batch.dto';
 export * from './dto/admin-jobs.dto';
 export * from './dto/generate-content.dto';
 export * from './failure-policy';

@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { FINISHED_STATUSES } from '@app/common';
 import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
+import { BatchProgress } from './batch/batch-progress.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobRecord, JobRepository } from './job.repository';
 import { JobSlotsRepository } from './job-slots.repository';
@@ -25,6 +26,8 @@ export class JobFinisher {
     private readonly slots: JobSlotsRepository,
     private readonly events: PubSubService,
     private readonly metrics: MetricsService,
+    // Optional only so the specs that predate batches construct it as before; both modules provide it.
+    @Optional() private readonly batches?: BatchProgress,
   ) {}
 
   /** Returns the finished record; undefined when the record is gone (nothing left to tell anyone). */
@@ -37,6 +40,8 @@ export class JobFinisher {
       if (!FINISHED_STATUSES.includes(job.status)) throw new Error(`Job ${jobId} is still ${job.status} after storing its outcome`);
       await this.slots.release(job.userId, jobId);
       await this.announce(job);
+      // A batch job's end counts into its batch once; its last one decides batch_completed.
+      await this.batches?.jobEnded(job);
     }
     await this.ledger.markDone(jobId);
     return job;

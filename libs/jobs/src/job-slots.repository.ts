@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { defineScripts, RedisClient, RedisConnection } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
+import { batchKeys } from './batch/batch-keys';
 import { jobKeys } from './job-keys';
 
 /**
@@ -16,10 +17,32 @@ redis.call('SADD', KEYS[2], ARGV[4])
 return redis.call('ZCARD', KEYS[1])
 `;
 
-/** Frees the job's slot; a second release of the same job changes nothing. ARGV: jobId, userId. */
+/**
+ * Takes batch slots (KEYS[1], under their own cap) for all of a batch's jobs or for none. Returns each
+ * job's place among the user's unfinished jobs, normal (KEYS[3]) and batch ones, or 0 at the cap.
+ * ARGV: cap, now, userId, jobId...
+ */
+const ACQUIRE_BATCH = `
+local fresh = 0
+for i = 4, #ARGV do
+  if not redis.call('ZSCORE', KEYS[1], ARGV[i]) then fresh = fresh + 1 end
+end
+local held = redis.call('ZCARD', KEYS[1])
+if held + fresh > tonumber(ARGV[1]) then return 0 end
+local ahead = redis.call('ZCARD', KEYS[3]) + held
+local places = {}
+for i = 4, #ARGV do
+  redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[i])
+  places[#places + 1] = ahead + i - 3
+end
+redis.call('SADD', KEYS[2], ARGV[3])
+return places
+`;
+
+/** Frees the job's slot, normal or batch; a second release of the same job changes nothing. ARGV: jobId, userId. */
 const RELEASE = `
-local removed = redis.call('ZREM', KEYS[1], ARGV[1])
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+local removed = redis.call('ZREM', KEYS[1], ARGV[1]) + redis.call('ZREM', KEYS[3], ARGV[1])
+if redis.call('ZCARD', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[3]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
 return removed
 `;
 
@@ -29,6 +52,7 @@ return removed
  */
 const RESTORE = `
 if redis.call('HEXISTS', KEYS[3], 'outcome') == 1 or redis.call('HEXISTS', KEYS[3], 'done') == 1 then return 0 end
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
 if redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1]) == 0 then return 0 end
 redis.call('SADD', KEYS[2], ARGV[3])
 return 1
@@ -36,8 +60,9 @@ return 1
 
 interface SlotCommands {
   jobSlotsAcquire(key: string, users: string, jobId: string, cap: number, now: number, userId: string): Promise<number>;
-  jobSlotsRelease(key: string, users: string, jobId: string, userId: string): Promise<number>;
-  jobSlotsRestore(key: string, users: string, ledger: string, jobId: string, takenAt: number, userId: string): Promise<number>;
+  jobSlotsAcquireBatch(key: string, users: string, normal: string, cap: number, now: number, userId: string, ...jobIds: string[]): Promise<number | number[]>;
+  jobSlotsRelease(key: string, users: string, batch: string, jobId: string, userId: string): Promise<number>;
+  jobSlotsRestore(key: string, users: string, ledger: string, batch: string, jobId: string, takenAt: number, userId: string): Promise<number>;
 }
 
 export interface Slot {
@@ -58,8 +83,9 @@ export class JobSlotsRepository {
   constructor(@Inject(RedisConnection) redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
     this.redis = defineScripts<SlotCommands>(redis, {
       jobSlotsAcquire: { keys: 2, lua: ACQUIRE },
-      jobSlotsRelease: { keys: 2, lua: RELEASE },
-      jobSlotsRestore: { keys: 3, lua: RESTORE },
+      jobSlotsAcquireBatch: { keys: 3, lua: ACQUIRE_BATCH },
+      jobSlotsRelease: { keys: 3, lua: RELEASE },
+      jobSlotsRestore: { keys: 4, lua: RESTORE },
     });
   }
 
@@ -71,18 +97,29 @@ export class JobSlotsRepository {
     return this.redis.jobSlotsAcquire(this.key(userId), this.users, jobId, cap, takenAt, userId);
   }
 
+  /**
+   * Batch slots (MAX_BATCH_JOBS_PER_USER, apart from the normal cap) for every job of a batch, or none:
+   * each job's place among the user's unfinished jobs, normal and batch (its queue priority); undefined at the cap.
+   */
+  async acquireBatch(userId: string, jobIds: string[], cap: number, takenAt = Date.now()): Promise<number[] | undefined> {
+    const places = await this.redis.jobSlotsAcquireBatch(this.batchKey(userId), this.users, this.key(userId), cap, takenAt, userId, ...jobIds);
+    return Array.isArray(places) ? places : undefined;
+  }
+
+  /** Frees the job's slot, normal or batch. */
   async release(userId: string, jobId: string): Promise<void> {
-    await this.redis.jobSlotsRelease(this.key(userId), this.users, jobId, userId);
+    await this.redis.jobSlotsRelease(this.key(userId), this.users, this.batchKey(userId), jobId, userId);
   }
 
   /** For the reconciler: true when the job got its slot back (over the cap if need be: it is a real unfinished job). */
   async restore(userId: string, jobId: string, takenAt: number): Promise<boolean> {
     const ledger = jobKeys.ledger(this.redisOptions.prefix, jobId);
-    return (await this.redis.jobSlotsRestore(this.key(userId), this.users, ledger, jobId, takenAt, userId)) === 1;
+    return (await this.redis.jobSlotsRestore(this.key(userId), this.users, ledger, this.batchKey(userId), jobId, takenAt, userId)) === 1;
   }
 
+  /** Every slot the user holds, normal and batch. */
   async slots(userId: string): Promise<Slot[]> {
-    const flat = await this.redis.zrange(this.key(userId), 0, -1, 'WITHSCORES');
+    const flat = [...(await this.redis.zrange(this.key(userId), 0, -1, 'WITHSCORES')), ...(await this.redis.zrange(this.batchKey(userId), 0, -1, 'WITHSCORES'))];
     const slots: Slot[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) slots.push({ jobId: flat[i], takenAt: Number(flat[i + 1]) });
     return slots;
@@ -102,6 +139,10 @@ export class JobSlotsRepository {
 
   private key(userId: string): string {
     return jobKeys.slots(this.redisOptions.prefix, userId);
+  }
+
+  private batchKey(userId: string): string {
+    return batchKeys.slots(this.redisOptions.prefix, userId);
   }
 
   private get users(): string {

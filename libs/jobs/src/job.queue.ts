@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import { JobsOptions, Queue } from 'bullmq';
 import { RedisConnection } from '@app/common';
 import { generationConfig, GenerationConfig, redisConfig, RedisConfig } from '@app/config';
 import { inProducerSpan } from '@app/tracing';
@@ -38,9 +38,29 @@ export class JobQueue implements OnApplicationShutdown {
     await inProducerSpan({ queue: GENERATION_QUEUE, jobId: payload.jobId, correlationId: payload.correlationId }, (carrier) => this.add({ ...payload, ...carrier }, delayMs, place));
   }
 
+  /**
+   * Queues a batch's jobs in one atomic call (all or none), each with its own priority, under one
+   * producer span whose trace context every job carries.
+   */
+  async addGenerations(jobs: { payload: JobPayloadMap['generate']; place: number }[], delayMs: number): Promise<void> {
+    if (jobs.length === 0) return;
+    const first = jobs[0].payload;
+    await inProducerSpan({ queue: GENERATION_QUEUE, jobId: first.jobId, correlationId: first.correlationId }, async (carrier) => {
+      const added = this.queue.addBulk(jobs.map(({ payload, place }) => ({ name: 'generate' as const, data: { ...payload, ...carrier }, opts: this.optionsFor(payload.jobId, delayMs, place) })));
+      await Promise.race([added, sleep(ADD_TIMEOUT_MS).then(() => Promise.reject(new Error('Queue did not answer in time')))]);
+    });
+  }
+
   private async add(payload: JobPayloadMap['generate'], delayMs: number, place: number): Promise<void> {
-    const added = this.queue.add('generate', payload, {
-      jobId: payload.jobId,
+    const added = this.queue.add('generate', payload, this.optionsFor(payload.jobId, delayMs, place));
+    // BullMQ waits for a first connection indefinitely; the caller must hear "unavailable" instead. Should
+    // the add still land later, the worker finds no record for it and drops it.
+    await Promise.race([added, sleep(ADD_TIMEOUT_MS).then(() => Promise.reject(new Error('Queue did not answer in time')))]);
+  }
+
+  private optionsFor(jobId: string, delayMs: number, place: number): JobsOptions {
+    return {
+      jobId,
       delay: delayMs,
       // Every job carries one: BullMQ runs jobs without a priority before all prioritized ones.
       priority: Math.min(Math.max(place, 1), MAX_PRIORITY),
@@ -49,10 +69,7 @@ export class JobQueue implements OnApplicationShutdown {
       // MongoDB is the record; BullMQ keeps finished jobs briefly for inspection, trimmed by age and count as others finish.
       removeOnComplete: { age: 24 * 3600, count: 10_000 },
       removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-    });
-    // BullMQ waits for a first connection indefinitely; the caller must hear "unavailable" instead. Should
-    // the add still land later, the worker finds no record for it and drops it.
-    await Promise.race([added, sleep(ADD_TIMEOUT_MS).then(() => Promise.reject(new Error('Queue did not answer in time')))]);
+    };
   }
 
   /** BullMQ's state of the job: waiting, delayed, active, completed, failed, ... or unknown when it has none. */

@@ -43,6 +43,9 @@ export class Job {
   @Prop({ type: MongooseSchema.Types.Mixed }) outline?: OutlineSection[];
   @Prop({ type: MongooseSchema.Types.Mixed }) product?: ProductCopy;
   @Prop() cancelledAt?: Date;
+  /** The batch it belongs to and its 0-based place in it; its batch slot is under its own cap. */
+  @Prop() batchId?: string;
+  @Prop() batchIndex?: number;
   createdAt!: Date;
   updatedAt!: Date;
 }

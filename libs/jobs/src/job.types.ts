@@ -61,6 +61,9 @@ export interface JobView {
   product?: ProductCopy;
   /** Set when the job was cancelled. */
   cancelledAt?: Date;
+  /** The batch it belongs to (POST /generate-content/batch) and its 0-based place in it. */
+  batchId?: string;
+  batchIndex?: number;
 }
 
 export interface JobValidation {

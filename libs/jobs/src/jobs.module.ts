@@ -6,6 +6,11 @@ import { PubSubModule } from '@app/pubsub';
 import { TemplatesModule } from '@app/templates';
 import { AdminJobsRepository } from './admin-jobs.repository';
 import { AdminJobsService } from './admin-jobs.service';
+import { BatchProgressRepository } from './batch/batch-progress.repository';
+import { BatchProgress } from './batch/batch-progress.service';
+import { BatchRepository } from './batch/batch.repository';
+import { batchModels } from './batch/batch.schema';
+import { BatchService } from './batch/batch.service';
 import { IdempotencyRepository } from './idempotency.repository';
 import { JobCancellation, JobCancelSignals } from './job-cancellation.service';
 import { JobFinisher } from './job-finisher.service';
@@ -19,8 +24,8 @@ import { JobsService } from './jobs.service';
 import { QueueBoardService } from './queue-board.service';
 import { QueueMetrics } from './queue-metrics.service';
 
-const services = [JobsService, JobSpecs, JobCancellation, JobFinisher, JobCancelSignals, AdminJobsService, QueueMetrics, QueueBoardService];
-const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
+const services = [JobsService, BatchService, BatchProgress, JobSpecs, JobCancellation, JobFinisher, JobCancelSignals, AdminJobsService, QueueMetrics, QueueBoardService];
+const repositories = [BatchRepository, BatchProgressRepository, JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
 
 /** The API side: enqueue, read, save, cancel and delete jobs; admins' queries and retries. Needs the global RedisModule. */
 @Module({
@@ -30,11 +35,12 @@ const repositories = [JobRepository, AdminJobsRepository, JobSlotsRepository, Jo
     ConfigModule.forFeature(mongoConfig),
     ConfigModule.forFeature(openRouterConfig),
     jobModels,
+    batchModels,
     ContentModule,
     PubSubModule,
     TemplatesModule,
   ],
   providers: [...services, ...repositories],
-  exports: [JobsService, JobCancellation, AdminJobsService, QueueBoardService],
+  exports: [JobsService, BatchService, JobCancellation, AdminJobsService, QueueBoardService],
 })
 export class JobsModule {}

@@ -33,6 +33,27 @@ export interface JobDeltaEvent {
   text: string;
 }
 
+/** How many of a batch's jobs are in each state. */
+export interface BatchCounts {
+  queued: number;
+  processing: number;
+  completed: number;
+  failed: number;
+  cancelled: number;
+}
+
+/** A batch's jobs moved on (sent at most twice a second per batch, live only). */
+export interface BatchProgressEvent {
+  batchId: string;
+  counts: BatchCounts;
+}
+
+/** Every job of the batch has ended (completed, failed or cancelled); announced once per batch. */
+export interface BatchCompletedEvent {
+  batchId: string;
+  counts: BatchCounts;
+}
+
 /**
  * Socket.IO event name -> payload sent to the client. A changed payload gets a new event name.
  * Published with PubSubService.publish; emitted only by RealtimeGateway.clientSend (apps/api).
@@ -41,14 +62,16 @@ export interface ClientEventMap {
   job_completed: JobCompletedEvent;
   job_status: JobStatusEvent;
   job_delta: JobDeltaEvent;
+  batch_progress: BatchProgressEvent;
+  batch_completed: BatchCompletedEvent;
 }
 
 export type ClientEventName = keyof ClientEventMap;
 
-export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'job_delta'];
+export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'job_delta', 'batch_progress', 'batch_completed'];
 
-/** Events recorded in the user's notification log for replay; the others (text deltas) are sent live only. */
-export const RECORDED_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status'];
+/** Events recorded in the user's notification log for replay; the others (text deltas, batch progress) are sent live only. */
+export const RECORDED_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'batch_completed'];
 
 export function isClientEventName(value: unknown): value is ClientEventName {
   return typeof value === 'string' && (CLIENT_EVENT_NAMES as readonly string[]).includes(value);

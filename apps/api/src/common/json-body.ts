@@ -1,8 +1,14 @@
 import { BadRequestException } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { errorCodes } from 'fastify';
 
 /** Far deeper than any DTO; Nest's pipe and class-validator recurse, and 10,000 levels overflow the stack. */
 const MAX_JSON_DEPTH = 32;
+
+/** Routes that also take a text/csv body (handed over as the raw string); everywhere else text/csv is 415. */
+export const CSV_BODY_ROUTES: ReadonlySet<string> = new Set(['/generate-content/batch']);
+/** A batch (100 items of up to 4,000-character prompts) outgrows the 100 KiB of other routes. */
+export const BATCH_BODY_LIMIT_BYTES = 1024 * 1024;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -12,8 +18,9 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_ARRAY = 0x5d;
 
 /**
- * Makes application/json the only body Fastify parses, so any other content type sent with a body
- * is answered 415 (Fastify's answer when no parser matches). Requests without a body are untouched.
+ * Makes application/json the only body Fastify parses (and text/csv, as a raw string, on CSV_BODY_ROUTES
+ * only), so any other content type sent with a body is answered 415 (Fastify's answer when no parser
+ * matches). Requests without a body are untouched.
  * Needs the app created with `bodyParser: false`, else Nest adds its JSON and form parsers at init.
  */
 export function acceptJsonBodiesOnly(app: NestFastifyApplication): void {
@@ -25,6 +32,14 @@ export function acceptJsonBodiesOnly(app: NestFastifyApplication): void {
     } catch (error) {
       done(error as Error, undefined);
     }
+  });
+  // The route's own limit governs every parser on it (Fastify reads at most that much of any body).
+  fastify.addHook('onRoute', (route) => {
+    if (CSV_BODY_ROUTES.has(route.url)) route.bodyLimit = BATCH_BODY_LIMIT_BYTES;
+  });
+  fastify.addContentTypeParser('text/csv', { parseAs: 'string' }, (request, text, done) => {
+    if (!CSV_BODY_ROUTES.has(request.routeOptions.url ?? '')) done(new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(), undefined);
+    else done(null, text);
   });
 }
 

@@ -1,0 +1,80 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import mongoose, { Model, Types } from 'mongoose';
+import { parseObjectId, unlessDuplicateKey } from '@app/common';
+import { Job } from '../job.schema';
+import { JobView } from '../job.types';
+import { Batch } from './batch.schema';
+
+export interface BatchRecord {
+  batchId: string;
+  userId: string;
+  total: number;
+  jobIds: string[];
+  fingerprint: string;
+  correlationId: string;
+  createdAt: Date;
+}
+
+const HIDDEN_JOB_FIELDS = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
+
+/** Batch records, and the jobs of one batch read by their ids (the one filter FerretDB answers from an index). */
+@Injectable()
+export class BatchRepository {
+  constructor(
+    @InjectModel(Batch.name) private readonly batches: Model<Batch>,
+    @InjectModel(Job.name) private readonly jobs: Model<Job>,
+  ) {}
+
+  /** Undefined when the idempotency key is already used. */
+  async create(batch: BatchRecord & { idempotencyKey: string }): Promise<BatchRecord | undefined> {
+    return unlessDuplicateKey(async () => {
+      const { batchId, userId, ...rest } = batch;
+      await this.batches.create({ ...rest, _id: batchId, userId: new Types.ObjectId(userId) });
+      return batch;
+    });
+  }
+
+  /** By _id alone, the owner checked here: another user's batch looks missing. */
+  async findOwned(userId: string, batchId: string): Promise<BatchRecord | undefined> {
+    if (typeof batchId !== 'string') return undefined;
+    const batch = await this.batches.findOne({ _id: batchId }).lean();
+    return batch && String(batch.userId) === userId ? toRecord(batch) : undefined;
+  }
+
+  async findByIdempotencyKey(idempotencyKey: string): Promise<BatchRecord | undefined> {
+    const batch = await this.batches.findOne({ idempotencyKey }).lean();
+    return batch ? toRecord(batch) : undefined;
+  }
+
+  /** The owner's batches, newest first. */
+  async listOwned(userId: string, limit: number): Promise<BatchRecord[]> {
+    const owner = parseObjectId(userId);
+    if (!owner) return [];
+    const batches = await this.batches.find({ userId: owner }).sort({ createdAt: -1, _id: -1 }).limit(limit).lean();
+    return batches.map(toRecord);
+  }
+
+  async delete(batchId: string): Promise<void> {
+    await this.batches.deleteOne({ _id: batchId });
+  }
+
+  /** The batch's job records that still exist, in item order. */
+  async jobsOf(batch: BatchRecord): Promise<JobView[]> {
+    const found = await this.jobs.find({ _id: mongoose.trusted({ $in: batch.jobIds }) }, HIDDEN_JOB_FIELDS).lean();
+    const byId = new Map(found.map((job) => [String(job._id), { ...(job as unknown as JobView), _id: String(job._id), userId: String(job.userId) }]));
+    return batch.jobIds.map((jobId) => byId.get(jobId)).filter((job): job is JobView => job !== undefined && job.userId === batch.userId);
+  }
+}
+
+function toRecord(batch: Batch): BatchRecord {
+  return {
+    batchId: String(batch._id),
+    userId: String(batch.userId),
+    total: batch.total,
+    jobIds: batch.jobIds,
+    fingerprint: batch.fingerprint,
+    correlationId: batch.correlationId,
+    createdAt: batch.createdAt,
+  };
+}
