@@ -9,3 +9,4 @@ export * from './openrouter.config';
 export * from './realtime.config';
 export * from './redis.config';
 export * from './validate-env';
+export * from './webhooks.config';

@@ -54,6 +54,13 @@ export interface BatchCompletedEvent {
   counts: BatchCounts;
 }
 
+/** A webhook endpoint was disabled after too many failed deliveries in a row; announced once per disable. */
+export interface WebhookDisabledEvent {
+  webhookId: string;
+  url: string;
+  reason: string;
+}
+
 /**
  * Socket.IO event name -> payload sent to the client. A changed payload gets a new event name.
  * Published with PubSubService.publish; emitted only by RealtimeGateway.clientSend (apps/api).
@@ -64,14 +71,15 @@ export interface ClientEventMap {
   job_delta: JobDeltaEvent;
   batch_progress: BatchProgressEvent;
   batch_completed: BatchCompletedEvent;
+  webhook_disabled: WebhookDisabledEvent;
 }
 
 export type ClientEventName = keyof ClientEventMap;
 
-export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'job_delta', 'batch_progress', 'batch_completed'];
+export const CLIENT_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'job_delta', 'batch_progress', 'batch_completed', 'webhook_disabled'];
 
 /** Events recorded in the user's notification log for replay; the others (text deltas, batch progress) are sent live only. */
-export const RECORDED_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'batch_completed'];
+export const RECORDED_EVENT_NAMES: readonly ClientEventName[] = ['job_completed', 'job_status', 'batch_completed', 'webhook_disabled'];
 
 export function isClientEventName(value: unknown): value is ClientEventName {
   return typeof value === 'string' && (CLIENT_EVENT_NAMES as readonly string[]).includes(value);

@@ -1,0 +1,7 @@
+export * from './delivery-policy';
+export * from './dto/webhook.dto';
+export * from './webhook-delivery.service';
+export * from './webhook-events.service';
+export * from './webhook.types';
+export * from './webhooks.module';
+export * from './webhooks.service';

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DomainError } from '@app/common';
+import { webhooksConfig, WebhooksConfig } from '@app/config';
+import { targetProblem } from './ssrf-guard';
+import { WebhookClient } from './webhook.client';
+import { WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { refusedUrl, webhookLimitReached, webhookNotFound } from './webhook.errors';
+import { WebhookQueue } from './webhook.queue';
+import { WebhookRecord, WebhookRepository } from './webhook.repository';
+import { generateSecret, messageId } from './webhook-signature';
+import { WebhookStateRepository } from './webhook-state.repository';
+import {
+  MAX_WEBHOOKS_PER_USER,
+  PREVIOUS_SECRET_TTL_MS,
+  WEBHOOK_TEST_EVENT,
+  WebhookBody,
+  WebhookChanges,
+  WebhookDeliveryView,
+  WebhookInput,
+  WebhookView,
+  WebhookWithSecret,
+} from './webhook.types';
+
+const EDITABLE_FIELDS = ['url', 'events', 'description', 'enabled'] as const;
+
+/** Users' webhook endpoints: CRUD, secret rotation, test pings and the delivery log. Another user's webhook is 404. */
+@Injectable()
+export class WebhooksService {
+  constructor(
+    private readonly webhooks: WebhookRepository,
+    private readonly deliveries: WebhookDeliveryRepository,
+    private readonly state: WebhookStateRepository,
+    private readonly queue: WebhookQueue,
+    private readonly client: WebhookClient,
+    @Inject(webhooksConfig.KEY) private readonly config: WebhooksConfig,
+  ) {}
+
+  /**
+   * A new endpoint with a fresh secret (shown only here and on rotation). The URL is refused (400 naming
+   * `url`) when its form is wrong or its host resolves to an internal address. At MAX_WEBHOOKS_PER_USER the
+   * answer is 400; the count is read before the insert, so two racing creates may end one over (a soft cap).
+   */
+  async create(userId: string, input: WebhookInput): Promise<WebhookWithSecret> {
+    await this.checkUrl(input.url);
+    if ((await this.webhooks.count(userId)) >= MAX_WEBHOOKS_PER_USER) throw webhookLimitReached();
+    const created = await this.webhooks.create(userId, { url: input.url, events: unique(input.events), description: input.description, secret: generateSecret() });
+    return { ...toView(created), secret: created.secret };
+  }
+
+  async list(userId: string): Promise<WebhookView[]> {
+    return (await this.webhooks.list(userId)).map(toView);
+  }
+
+  async get(userId: string, id: string): Promise<WebhookView> {
+    return toView(await this.owned(userId, id));
+  }
+
+  /** Changes any of url (checked as on create), events, description and enabled; re-enabling starts a new failure streak. */
+  async update(userId: string, id: string, changes: WebhookChanges): Promise<WebhookView> {
+    const given = EDITABLE_FIELDS.filter((field) => changes?.[field] !== undefined);
+    if (given.length === 0) throw new DomainError('INVALID_ARGUMENT', `Provide at least one of ${EDITABLE_FIELDS.join(', ')}`);
+    const current = await this.owned(userId, id);
+    if (changes.url !== undefined) await this.checkUrl(changes.url);
+    const set: Record<string, unknown> = {};
+    const unset: 'disabledAt'[] = [];
+    if (changes.url !== undefined) set.url = changes.url;
+    if (changes.events !== undefined) set.events = unique(changes.events);
+    if (changes.description !== undefined) set.description = changes.description;
+    if (changes.enabled === true && !current.enabled) {
+      await this.state.resetStreak(userId, current._id);
+      Object.assign(set, { enabled: true, failureStreak: 0 });
+      unset.push('disabledAt');
+    } else if (changes.enabled === false && current.enabled) {
+      Object.assign(set, { enabled: false, disabledAt: new Date() });
+    }
+    const updated = await this.webhooks.update(current._id, set, unset);
+    if (!updated) throw webhookNotFound();
+    return toView(updated);
+  }
+
+  async remove(userId: string, id: string): Promise<{ id: string }> {
+    const current = await this.owned(userId, id);
+    if (!(await this.webhooks.delete(current._id))) throw webhookNotFound();
+    await this.deliveries.deleteFor(current._id);
+    await this.state.forget(userId, current._id);
+    return { id: current._id };
+  }
+
+  /** A new secret; the old one keeps signing (a second signature) for 24 h, so receivers can switch over. */
+  async rotateSecret(userId: string, id: string): Promise<WebhookWithSecret> {
+    const current = await this.owned(userId, id);
+    const secret = generateSecret();
+    const updated = await this.webhooks.update(current._id, { secret, previousSecret: current.secret, previousSecretExpiresAt: new Date(Date.now() + PREVIOUS_SECRET_TTL_MS) });
+    if (!updated) throw webhookNotFound();
+    return { ...toView(updated), secret };
+  }
+
+  /** Queues a `webhook.test` ping to this endpoint only (also when it is disabled); it never counts toward the streak. */
+  async test(userId: string, id: string): Promise<{ eventId: string; msgId: string }> {
+    const current = await this.owned(userId, id);
+    const eventId = `test-${randomUUID()}`;
+    const body: WebhookBody = { type: WEBHOOK_TEST_EVENT, timestamp: new Date().toISOString(), data: { webhookId: current._id, url: current.url } };
+    const msgId = messageId(eventId, current._id);
+    await this.queue.addDelivery({ eventId, webhookId: current._id, userId, msgId, type: WEBHOOK_TEST_EVENT, body: JSON.stringify(body) });
+    return { eventId, msgId };
+  }
+
+  /** The last attempts (up to 100), newest first. */
+  async deliveryLog(userId: string, id: string): Promise<WebhookDeliveryView[]> {
+    const current = await this.owned(userId, id);
+    return this.deliveries.list(current._id);
+  }
+
+  private async owned(userId: string, id: string): Promise<WebhookRecord> {
+    const webhook = await this.webhooks.findOwned(userId, id);
+    if (!webhook) throw webhookNotFound();
+    return webhook;
+  }
+
+  private async checkUrl(url: string): Promise<void> {
+    const problem = await targetProblem(url, { allowPrivate: this.config.allowPrivate, httpsOnly: this.config.httpsOnly }, this.client.resolve);
+    if (problem) throw refusedUrl(problem);
+  }
+}
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+function toView(webhook: WebhookRecord): WebhookView {
+  const view: WebhookView = {
+    _id: webhook._id,
+    url: webhook.url,
+    events: webhook.events,
+    enabled: webhook.enabled,
+    failureStreak: webhook.failureStreak,
+    createdAt: webhook.createdAt,
+    updatedAt: webhook.updatedAt,
+  };
+  if (webhook.description !== undefined) view.description = webhook.description;
+  if (webhook.disabledAt) view.disabledAt = webhook.disabledAt;
+  if (webhook.previousSecretExpiresAt && webhook.previousSecretExpiresAt.getTime() > Date.now()) view.previousSecretExpiresAt = webhook.previousSecretExpiresAt;
+  return view;
+}
