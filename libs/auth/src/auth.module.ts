@@ -9,13 +9,18 @@ import { AdminSessionService } from './admin-session.service';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { PasswordHasher } from './password';
+import { SessionRevocations } from './session-revocations.service';
+import { SessionStoreRepository } from './session-store.repository';
+import { Session, SessionSchema } from './session.schema';
+import { SessionRepository } from './session.repository';
+import { SessionsService } from './sessions.service';
 import { UserCache } from './user-cache.service';
 import { JWT_ALGORITHM } from './auth.types';
 import { User, UserSchema } from './user.schema';
 import { UserRepository } from './user.repository';
 
-const services = [AuthService, AdminSessionService, PasswordHasher, JwtAuthGuard, AdminGuard, UserCache];
-const repositories = [UserRepository];
+const services = [AuthService, AdminSessionService, PasswordHasher, JwtAuthGuard, AdminGuard, UserCache, SessionsService, SessionRevocations];
+const repositories = [UserRepository, SessionRepository, SessionStoreRepository];
 
 @Module({
   imports: [
@@ -23,7 +28,10 @@ const repositories = [UserRepository];
     ConfigModule.forFeature(redisConfig),
     ConfigModule.forFeature(adminConfig),
     ConfigModule.forFeature(mongoConfig),
-    MongooseModule.forFeature([{ name: User.name, schema: UserSchema }]),
+    MongooseModule.forFeature([
+      { name: User.name, schema: UserSchema },
+      { name: Session.name, schema: SessionSchema },
+    ]),
     JwtModule.registerAsync({
       imports: [ConfigModule.forFeature(authConfig)],
       inject: [authConfig.KEY],

@@ -4,6 +4,8 @@ import { AdminConfig } from '@app/config';
 import { strictMock } from '@app/testing';
 import { AuthService } from './auth.service';
 import { PasswordHasher } from './password';
+import { SessionRevocations } from './session-revocations.service';
+import { SessionsService } from './sessions.service';
 import { UserCache } from './user-cache.service';
 import { UserRecord, UserRepository } from './user.repository';
 
@@ -16,7 +18,15 @@ const userStub = {
 const HASH = '$2b$04$hash-of-the-password';
 const TOKEN = 'header.payload.signature';
 const CACHE_VERSION = 7;
-const issued = { _id: userStub.active._id, name: 'Ada Lovelace', email: 'ada@example.com', token: TOKEN };
+const SESSION_ID = 'AAAAAAAAAAAAAAAAAAAAAA';
+const REFRESH = `rt.${'6'.repeat(24)}.${SESSION_ID}.${'r'.repeat(43)}`;
+const tokens = { token: TOKEN, refreshToken: REFRESH, expiresIn: 604_800 };
+const issued = { _id: userStub.active._id, name: 'Ada Lovelace', email: 'ada@example.com', ...tokens };
+const CLIENT = { userAgent: 'jest', ip: '127.0.0.1' };
+/** What jsonwebtoken's verify returns with complete: true. */
+const accessToken = (payload: object, typ = 'at+jwt') => ({ header: { alg: 'HS256', typ }, payload });
+const newToken = (claims: object = {}) => accessToken({ sub: userStub.active._id, sid: SESSION_ID, aud: 'aicg-api', iat: 1_767_225_600, exp: 1_767_229_200, ...claims });
+const oldToken = (claims: object = {}) => accessToken({ sub: userStub.active._id, iat: 1_767_225_600, exp: 1_767_229_200, ...claims }, 'JWT');
 
 /** Matches a DomainError by its code and message (toEqual on errors compares messages only). */
 function domainError(code: DomainError['code'], message: string) {
@@ -29,35 +39,50 @@ describe(AuthService.name, () => {
   let passwords: jest.Mocked<PasswordHasher>;
   let jwt: jest.Mocked<JwtService>;
   let cache: jest.Mocked<UserCache>;
+  let sessions: jest.Mocked<SessionsService>;
+  let revocations: jest.Mocked<SessionRevocations>;
 
   beforeEach(() => {
     users = strictMock(UserRepository);
     passwords = strictMock(PasswordHasher);
     jwt = strictMock(JwtService);
     cache = Object.assign(strictMock(UserCache), { version: CACHE_VERSION });
-    sut = new AuthService(users, passwords, jwt, cache, { adminEmails: ['boss@example.com'] } as AdminConfig);
+    sessions = strictMock(SessionsService);
+    revocations = strictMock(SessionRevocations);
+    sut = new AuthService(users, passwords, jwt, cache, { adminEmails: ['boss@example.com'] } as AdminConfig, sessions, revocations);
   });
 
   /** Nothing cached: the user is read from the database. */
   const notCached = () => cache.get.mockReturnValue(undefined);
 
   describe('register', () => {
-    it('stores the hash, never the password, and issues a token for the new user', async () => {
+    it('stores the hash, never the password, and starts a session for the new user', async () => {
       passwords.hash.mockResolvedValue(HASH);
       users.create.mockResolvedValue(userStub.active);
-      jwt.signAsync.mockResolvedValue(TOKEN);
+      sessions.start.mockResolvedValue({ ...tokens, sessionId: SESSION_ID });
 
-      expect(await sut.register({ name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse' })).toEqual(issued);
+      expect(await sut.register({ name: 'Ada Lovelace', email: 'ada@example.com', password: 'correct horse' }, CLIENT)).toEqual(issued);
 
       expect(passwords.hash).toHaveBeenCalledWith('correct horse');
       expect(users.create).toHaveBeenCalledWith({ name: 'Ada Lovelace', email: 'ada@example.com', passwordHash: HASH, role: 'user' });
-      expect(jwt.signAsync).toHaveBeenCalledWith({}, { subject: userStub.active._id });
+      expect(sessions.start).toHaveBeenCalledWith(userStub.active._id, CLIENT);
+    });
+
+    it.each([
+      ['a common password', 'password123', 'password is one of the most common passwords; choose another'],
+      ['the email', 'Ada@Example.com', 'password must not contain your email address'],
+    ])('refuses %s with INVALID_ARGUMENT naming password, before any bcrypt work', async (_name, password, message) => {
+      await expect(sut.register({ name: 'Ada', email: 'ada@example.com', password })).rejects.toMatchObject({
+        ...domainError('INVALID_ARGUMENT', message),
+        details: { details: [{ field: 'password', errors: [message] }] },
+      });
+      expect(passwords.hash).not.toHaveBeenCalled();
     });
 
     it('makes an account whose email is in ADMIN_EMAILS an admin, whatever its case', async () => {
       passwords.hash.mockResolvedValue(HASH);
       users.create.mockResolvedValue({ ...userStub.admin });
-      jwt.signAsync.mockResolvedValue(TOKEN);
+      sessions.start.mockResolvedValue({ ...tokens, sessionId: SESSION_ID });
 
       await sut.register({ name: 'Boss', email: 'Boss@Example.com', password: 'correct horse' });
 
@@ -71,17 +96,18 @@ describe(AuthService.name, () => {
       await expect(sut.register({ name: 'Ada', email: 'ada@example.com', password: 'correct horse' })).rejects.toMatchObject(
         domainError('EMAIL_TAKEN', 'A user with this email already exists'),
       );
-      expect(jwt.signAsync).not.toHaveBeenCalled();
+      expect(sessions.start).not.toHaveBeenCalled();
     });
   });
 
   describe('login', () => {
-    it('issues a token when the password matches the stored hash', async () => {
+    it('starts a session when the password matches the stored hash (no password policy at login)', async () => {
       users.findByEmailWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
       passwords.verify.mockResolvedValue(true);
-      jwt.signAsync.mockResolvedValue(TOKEN);
+      sessions.start.mockResolvedValue({ ...tokens, sessionId: SESSION_ID });
 
-      expect(await sut.login({ email: 'ada@example.com', password: 'correct horse' })).toEqual(issued);
+      expect(await sut.login({ email: 'ada@example.com', password: 'correct horse' }, CLIENT)).toEqual(issued);
+      expect(sessions.start).toHaveBeenCalledWith(userStub.active._id, CLIENT);
       expect(users.findByEmailWithHash).toHaveBeenCalledWith('ada@example.com');
       expect(passwords.verify).toHaveBeenCalledWith('correct horse', HASH);
     });
@@ -94,7 +120,7 @@ describe(AuthService.name, () => {
       passwords.verify.mockResolvedValue(true);
       users.setRole.mockResolvedValue();
       cache.invalidate.mockResolvedValue();
-      jwt.signAsync.mockResolvedValue(TOKEN);
+      sessions.start.mockResolvedValue({ ...tokens, sessionId: SESSION_ID });
 
       await sut.login({ email: stored.email, password: 'correct horse' });
 
@@ -105,7 +131,7 @@ describe(AuthService.name, () => {
     it('leaves a role that already follows ADMIN_EMAILS alone', async () => {
       users.findByEmailWithHash.mockResolvedValue({ ...userStub.admin, passwordHash: HASH });
       passwords.verify.mockResolvedValue(true);
-      jwt.signAsync.mockResolvedValue(TOKEN);
+      sessions.start.mockResolvedValue({ ...tokens, sessionId: SESSION_ID });
 
       await sut.login({ email: 'boss@example.com', password: 'correct horse' });
 
@@ -118,7 +144,7 @@ describe(AuthService.name, () => {
       passwords.verify.mockResolvedValue(false);
 
       await expect(sut.login({ email: 'ada@example.com', password: 'wrong' })).rejects.toMatchObject(domainError('INVALID_CREDENTIALS', 'Invalid credentials'));
-      expect(jwt.signAsync).not.toHaveBeenCalled();
+      expect(sessions.start).not.toHaveBeenCalled();
     });
 
     it('answers an unknown email the same way, after a password check all the same (same timing)', async () => {
@@ -134,7 +160,7 @@ describe(AuthService.name, () => {
       passwords.verify.mockResolvedValue(true);
 
       await expect(sut.login({ email: 'grace@example.com', password: 'correct horse' })).rejects.toMatchObject(domainError('USER_INACTIVE', 'This account is inactive'));
-      expect(jwt.signAsync).not.toHaveBeenCalled();
+      expect(sessions.start).not.toHaveBeenCalled();
     });
   });
 
@@ -221,47 +247,77 @@ describe(AuthService.name, () => {
   });
 
   describe('verifyToken', () => {
-    it('checks the signature with HS256 only and returns the active user with the expiry', async () => {
-      jwt.verifyAsync.mockResolvedValue({ sub: userStub.active._id, iat: 1_767_225_600, exp: 1_767_229_200 });
+    const invalid = domainError('UNAUTHENTICATED', 'Invalid or expired token');
+
+    it('checks the signature with HS256 only, the kind and the session, and returns the active user with the session and times', async () => {
+      jwt.verifyAsync.mockResolvedValue(newToken());
+      revocations.isRevoked.mockReturnValue(false);
       cache.get.mockReturnValue(userStub.active);
+      sessions.touch.mockReturnValue();
 
       expect(await sut.verifyToken(TOKEN)).toEqual({
         id: userStub.active._id,
         email: 'ada@example.com',
         name: 'Ada Lovelace',
         role: 'user',
+        sessionId: SESSION_ID,
+        issuedAt: new Date('2026-01-01T00:00:00Z'),
         expiresAt: new Date('2026-01-01T01:00:00Z'),
       });
-      expect(jwt.verifyAsync).toHaveBeenCalledWith(TOKEN, { algorithms: ['HS256'] });
+      expect(jwt.verifyAsync).toHaveBeenCalledWith(TOKEN, { algorithms: ['HS256'], complete: true });
+      expect(revocations.isRevoked).toHaveBeenCalledWith({ userId: userStub.active._id, sessionId: SESSION_ID });
+      expect(sessions.touch).toHaveBeenCalledWith(SESSION_ID);
+    });
+
+    it('accepts a token issued before sessions (no sid, aud or typ), checked against tokensValidAfter by its iat', async () => {
+      jwt.verifyAsync.mockResolvedValue(oldToken());
+      revocations.isRevoked.mockReturnValue(false);
+      cache.get.mockReturnValue(userStub.active);
+
+      expect(await sut.verifyToken(TOKEN)).toMatchObject({ id: userStub.active._id, sessionId: undefined });
+      expect(revocations.isRevoked).toHaveBeenCalledWith({ userId: userStub.active._id, issuedAtMs: 1_767_225_600_000 });
     });
 
     it('leaves expiresAt out of a token without exp', async () => {
-      jwt.verifyAsync.mockResolvedValue({ sub: userStub.active._id });
+      jwt.verifyAsync.mockResolvedValue(accessToken({ sub: userStub.active._id }, 'JWT'));
+      revocations.isRevoked.mockReturnValue(false);
       cache.get.mockReturnValue(userStub.active);
 
       expect((await sut.verifyToken(TOKEN)).expiresAt).toBeUndefined();
     });
 
-    it('answers UNAUTHENTICATED to a token that fails verification (bad signature, expired, other algorithm)', async () => {
-      jwt.verifyAsync.mockRejectedValue(new Error('jwt expired'));
-
-      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
-    });
-
     it.each([
-      ['an audience', { aud: 'aicg:admin-session' }],
-      ['a type', { typ: 'admin-session' }],
-    ])('answers UNAUTHENTICATED to a token with %s (an admin session value), without reading the database', async (_name, claims) => {
-      jwt.verifyAsync.mockResolvedValue({ sub: userStub.admin._id, ...claims });
+      ['revoked (memory)', () => true],
+      ['revoked (asked Redis)', () => Promise.resolve(true)],
+    ])('answers UNAUTHENTICATED to a token whose session ended: %s, without reading the database', async (_name, answer) => {
+      jwt.verifyAsync.mockResolvedValue(newToken());
+      revocations.isRevoked.mockImplementation(answer as () => boolean);
 
-      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(invalid);
       expect(users.findById).not.toHaveBeenCalled();
     });
 
-    it('answers UNAUTHENTICATED to a token without a string subject, without reading the database', async () => {
-      jwt.verifyAsync.mockResolvedValue({ sub: 42 });
+    it('answers UNAUTHENTICATED to a token that fails verification (bad signature, expired, other algorithm)', async () => {
+      jwt.verifyAsync.mockRejectedValue(new Error('jwt expired'));
 
-      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(invalid);
+    });
+
+    it.each([
+      ['an admin session value (audience and typ claim)', accessToken({ sub: userStub.admin._id, aud: 'aicg:admin-session', typ: 'admin-session' }, 'JWT')],
+      ['an audience without a session', oldToken({ aud: 'aicg-api' })],
+      ['a typ claim', oldToken({ typ: 'admin-session' })],
+      ['another header typ without a session', accessToken({ sub: userStub.active._id }, 'at+jwt')],
+      ['a session without the at+jwt header typ', accessToken(newToken().payload, 'JWT')],
+      ['a session with another audience', newToken({ aud: 'aicg:admin-session' })],
+      ['a session without an audience', newToken({ aud: undefined })],
+      ['a malformed session id', newToken({ sid: 'not a session id' })],
+      ['a non-string subject', newToken({ sub: 42 })],
+    ])('answers UNAUTHENTICATED to %s, without reading anything', async (_name, decoded) => {
+      jwt.verifyAsync.mockResolvedValue(decoded);
+
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(invalid);
+      expect(revocations.isRevoked).not.toHaveBeenCalled();
       expect(users.findById).not.toHaveBeenCalled();
     });
 
@@ -269,11 +325,92 @@ describe(AuthService.name, () => {
       ['an unknown user', undefined],
       ['an inactive user', userStub.inactive],
     ])('answers UNAUTHENTICATED to a valid token of %s', async (_name, stored) => {
-      jwt.verifyAsync.mockResolvedValue({ sub: '64b7f0c2a1b2c3d4e5f60719' });
+      jwt.verifyAsync.mockResolvedValue(oldToken({ sub: '64b7f0c2a1b2c3d4e5f60719' }));
+      revocations.isRevoked.mockReturnValue(false);
       notCached();
       users.findById.mockResolvedValue(stored);
 
-      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(invalid);
+    });
+  });
+
+  describe('refresh', () => {
+    it('rotates the refresh token of an active user', async () => {
+      cache.get.mockReturnValue(userStub.active);
+      sessions.refresh.mockResolvedValue(tokens);
+
+      expect(await sut.refresh(REFRESH)).toEqual(tokens);
+      expect(cache.get).toHaveBeenCalledWith('6'.repeat(24));
+      expect(sessions.refresh).toHaveBeenCalledWith(REFRESH);
+    });
+
+    it.each([
+      ['an access token', 'header.payload.signature'],
+      ['garbage', 'rt.nope'],
+    ])('answers UNAUTHENTICATED to %s, touching no session', async (_name, value) => {
+      await expect(sut.refresh(value)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired refresh token'));
+    });
+
+    it('answers UNAUTHENTICATED for an inactive user without rotating', async () => {
+      notCached();
+      users.findById.mockResolvedValue(userStub.inactive);
+
+      await expect(sut.refresh(REFRESH)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired refresh token'));
+      expect(sessions.refresh).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('changePassword', () => {
+    const caller = { id: userStub.active._id, email: 'ada@example.com', name: 'Ada Lovelace', role: 'user' as const, sessionId: SESSION_ID };
+
+    it('checks the current password, stores the new hash and ends the other sessions, keeping the caller\'s', async () => {
+      users.findByIdWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+      passwords.hash.mockResolvedValue('$2b$04$new-hash');
+      users.setPasswordHash.mockResolvedValue();
+      sessions.endAll.mockResolvedValue();
+
+      await sut.changePassword(caller, { currentPassword: 'correct horse', newPassword: 'another fine phrase' });
+
+      expect(passwords.verify).toHaveBeenCalledWith('correct horse', HASH);
+      expect(users.setPasswordHash).toHaveBeenCalledWith(caller.id, '$2b$04$new-hash');
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, SESSION_ID);
+    });
+
+    it('answers FORBIDDEN with a clear message to a wrong current password, changing nothing', async () => {
+      users.findByIdWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(false);
+
+      await expect(sut.changePassword(caller, { currentPassword: 'wrong', newPassword: 'another fine phrase' })).rejects.toMatchObject(
+        domainError('FORBIDDEN', 'currentPassword is incorrect'),
+      );
+      expect(users.setPasswordHash).not.toHaveBeenCalled();
+      expect(sessions.endAll).not.toHaveBeenCalled();
+    });
+
+    it.each([
+      ['a common password', 'iloveyou', 'newPassword is one of the most common passwords; choose another'],
+      ['the email', 'ada@example.com!', 'newPassword must not contain your email address'],
+      ['the current one', 'correct horse', 'newPassword must differ from currentPassword'],
+    ])('refuses %s as newPassword with INVALID_ARGUMENT naming it', async (_name, newPassword, message) => {
+      users.findByIdWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+
+      await expect(sut.changePassword(caller, { currentPassword: 'correct horse', newPassword })).rejects.toMatchObject({
+        ...domainError('INVALID_ARGUMENT', message),
+        details: { details: [{ field: 'newPassword', errors: [message] }] },
+      });
+      expect(users.setPasswordHash).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('changeName', () => {
+    it('renames the user, then makes every instance forget it', async () => {
+      users.rename.mockResolvedValue({ ...userStub.active, name: 'Ada King' });
+      cache.invalidate.mockResolvedValue();
+
+      expect(await sut.changeName(userStub.active._id, 'Ada King')).toMatchObject({ name: 'Ada King' });
+      expect(cache.invalidate).toHaveBeenCalledWith(userStub.active._id);
     });
   });
 });

@@ -2,9 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { DomainError } from '@app/common';
 import { adminConfig, AdminConfig } from '@app/config';
-import { AuthUser, JWT_ALGORITHM, JwtPayload, USERS_DEFAULT_PAGE_SIZE } from './auth.types';
+import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_TYPE, AuthUser, JWT_ALGORITHM, JwtPayload, USERS_DEFAULT_PAGE_SIZE } from './auth.types';
 import { PasswordHasher } from './password';
-import { UserCache } from './user-cache.service';
+import { assertPasswordAllowed } from './password-policy';
+import { isSessionId, parseRefreshToken } from './refresh-token';
+import { SessionRevocations, TokenIdentity } from './session-revocations.service';
+import { ClientInfo, IssuedTokens, SessionsService, SessionView } from './sessions.service';
+import { UserCache, UserChange } from './user-cache.service';
 import { UserPosition, UserRecord, UserRepository } from './user.repository';
 import { UserRole } from './user.schema';
 
@@ -14,12 +18,16 @@ export interface UserPage {
   nextCursor?: string;
 }
 
-export interface AuthResult {
+export interface AuthResult extends IssuedTokens {
   _id: string;
   name: string;
   email: string;
-  token: string;
 }
+
+/** A verified access token's caller, with what sockets need to end it later. */
+export type VerifiedToken = AuthUser & { expiresAt?: Date; issuedAt?: Date };
+
+const invalidToken = () => new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
 
 @Injectable()
 export class AuthService {
@@ -29,22 +37,73 @@ export class AuthService {
     private readonly jwt: JwtService,
     private readonly cache: UserCache,
     @Inject(adminConfig.KEY) private readonly admins: AdminConfig,
+    private readonly sessions: SessionsService,
+    private readonly revocations: SessionRevocations,
   ) {}
 
-  async register(input: { name: string; email: string; password: string }): Promise<AuthResult> {
+  async register(input: { name: string; email: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
+    assertPasswordAllowed(input.password, input.email, 'password');
     const passwordHash = await this.passwords.hash(input.password);
     const user = await this.users.create({ name: input.name, email: input.email, passwordHash, role: this.roleFor(input.email) });
     if (!user) throw new DomainError('EMAIL_TAKEN', 'A user with this email already exists');
-    return this.issue(user);
+    return this.issue(user, client);
   }
 
-  async login(input: { email: string; password: string }): Promise<AuthResult> {
+  async login(input: { email: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
     const user = await this.users.findByEmailWithHash(input.email);
     const valid = await this.passwords.verify(input.password, user?.passwordHash);
     if (!user || !valid) throw new DomainError('INVALID_CREDENTIALS', 'Invalid credentials');
     if (user.status !== 'active') throw new DomainError('USER_INACTIVE', 'This account is inactive');
     await this.syncRole(user);
-    return this.issue(user);
+    return this.issue(user, client);
+  }
+
+  /** A new token pair for a refresh token of an active user (see SessionsService.refresh). */
+  async refresh(refreshToken: string): Promise<IssuedTokens> {
+    const owner = parseRefreshToken(refreshToken);
+    if (!owner || !(await this.activeUser(owner.userId))) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired refresh token');
+    return this.sessions.refresh(refreshToken);
+  }
+
+  /** Ends the caller's session on every instance: its access and refresh tokens, and its sockets. */
+  logout(caller: AuthUser): Promise<void> {
+    return this.sessions.logout(caller.id, caller.sessionId);
+  }
+
+  /** Ends every session of the caller, and tokens issued before sessions existed. */
+  logoutAll(caller: AuthUser): Promise<void> {
+    return this.sessions.endAll(caller.id);
+  }
+
+  listSessions(caller: AuthUser): Promise<SessionView[]> {
+    return this.sessions.list(caller.id, caller.sessionId);
+  }
+
+  endSession(caller: AuthUser, sessionId: string): Promise<void> {
+    return this.sessions.end(caller.id, sessionId);
+  }
+
+  /** Renames the caller; every instance forgets the cached user. */
+  async changeName(userId: string, name: string): Promise<UserRecord> {
+    const user = await this.users.rename(userId, name);
+    if (!user) throw new DomainError('UNAUTHENTICATED', 'User not found');
+    await this.cache.invalidate(userId);
+    return user;
+  }
+
+  /** Needs the current password; ends the caller's other sessions (and tokens without a session), keeps the caller's. */
+  async changePassword(caller: AuthUser, input: { currentPassword: string; newPassword: string }): Promise<void> {
+    const user = await this.users.findByIdWithHash(caller.id);
+    if (!user || !(await this.passwords.verify(input.currentPassword, user.passwordHash))) {
+      throw new DomainError('FORBIDDEN', 'currentPassword is incorrect');
+    }
+    assertPasswordAllowed(input.newPassword, user.email, 'newPassword');
+    if (input.newPassword === input.currentPassword) {
+      const message = 'newPassword must differ from currentPassword';
+      throw new DomainError('INVALID_ARGUMENT', message, { details: [{ field: 'newPassword', errors: [message] }] });
+    }
+    await this.users.setPasswordHash(caller.id, await this.passwords.hash(input.newPassword));
+    await this.sessions.endAll(caller.id, caller.sessionId);
   }
 
   async me(userId: string): Promise<UserRecord> {
@@ -79,28 +138,43 @@ export class AuthService {
    * Calls `listener` with the id of every user changed through this service, on any API instance; with
    * undefined when changes may have been missed (this instance could not hear them for a while).
    */
-  onUserChanged(listener: (userId?: string) => void): void {
+  onUserChanged(listener: (change?: UserChange) => void): void {
     this.cache.onChange(listener);
   }
 
-  /** The checks for REST (JwtAuthGuard) and sockets alike: signature, pinned algorithm, expiry, an active user. */
-  async verifyToken(token: string): Promise<AuthUser & { expiresAt?: Date }> {
-    let payload: JwtPayload;
-    try {
-      payload = await this.jwt.verifyAsync<JwtPayload>(token, { algorithms: [JWT_ALGORITHM] });
-    } catch {
-      throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
-    }
-    // An admin session value (same key, own audience) is for the admin pages' cookie only.
-    if (payload.aud !== undefined || payload.typ !== undefined) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
-    const user = await this.userForPayload(payload);
-    return { ...user, expiresAt: payload.exp ? new Date(payload.exp * 1000) : undefined };
+  /** Whether a token verified earlier (a socket's) has been revoked since: its session ended, or tokensValidAfter passed it. */
+  async isRevoked(verified: VerifiedToken): Promise<boolean> {
+    return this.revocations.isRevoked({ userId: verified.id, sessionId: verified.sessionId, issuedAtMs: verified.issuedAt?.getTime() });
   }
 
-  private async userForPayload(payload: JwtPayload): Promise<AuthUser> {
-    const user = typeof payload.sub === 'string' ? await this.activeUser(payload.sub) : undefined;
-    if (!user) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired token');
-    return { id: user._id, email: user.email, name: user.name, role: user.role };
+  /**
+   * The checks for REST (JwtAuthGuard) and sockets alike: signature, pinned algorithm, expiry, the token's
+   * kind, its session not ended, an active user. No database read and no Redis round trip in the steady state.
+   */
+  async verifyToken(token: string): Promise<VerifiedToken> {
+    let decoded: { header: { typ?: unknown }; payload: JwtPayload };
+    try {
+      decoded = await this.jwt.verifyAsync(token, { algorithms: [JWT_ALGORITHM], complete: true });
+    } catch {
+      throw invalidToken();
+    }
+    const identity = accessTokenIdentity(decoded.header, decoded.payload);
+    if (!identity) throw invalidToken();
+    const revoked = this.revocations.isRevoked(identity);
+    if (revoked === true || (revoked !== false && (await revoked))) throw invalidToken();
+    const user = await this.activeUser(identity.userId);
+    if (!user) throw invalidToken();
+    if (identity.sessionId) this.sessions.touch(identity.sessionId);
+    const { exp, iat } = decoded.payload;
+    return {
+      id: user._id,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+      sessionId: identity.sessionId,
+      expiresAt: exp ? new Date(exp * 1000) : undefined,
+      issuedAt: iat ? new Date(iat * 1000) : undefined,
+    };
   }
 
   /** The user when active: from memory on the hot path, else one read by _id (then remembered). */
@@ -126,10 +200,27 @@ export class AuthService {
     await this.cache.invalidate(user._id);
   }
 
-  private async issue(user: UserRecord): Promise<AuthResult> {
-    const token = await this.jwt.signAsync({}, { subject: user._id });
-    return { _id: user._id, name: user.name, email: user.email, token };
+  private async issue(user: UserRecord, client: ClientInfo): Promise<AuthResult> {
+    const { token, refreshToken, expiresIn } = await this.sessions.start(user._id, client);
+    return { _id: user._id, name: user.name, email: user.email, token, refreshToken, expiresIn };
   }
+}
+
+/**
+ * Which kind of JWT this is, and the caller it names; undefined when it is no access token. An access token
+ * has `typ: at+jwt` in its header, our audience and a session id. A token issued before sessions existed has
+ * none of them (and no `typ` claim) and is accepted until it expires or tokensValidAfter passes it. Anything
+ * else (an admin session value, a token of another kind) is refused.
+ */
+function accessTokenIdentity(header: { typ?: unknown }, payload: JwtPayload): TokenIdentity | undefined {
+  if (typeof payload.sub !== 'string') return undefined;
+  if (payload.sid !== undefined) {
+    const audienceOk = payload.aud === ACCESS_TOKEN_AUDIENCE || (Array.isArray(payload.aud) && payload.aud.includes(ACCESS_TOKEN_AUDIENCE));
+    if (header.typ !== ACCESS_TOKEN_TYPE || !audienceOk || !isSessionId(payload.sid) || payload.typ !== undefined) return undefined;
+    return { userId: payload.sub, sessionId: payload.sid };
+  }
+  const legacy = payload.aud === undefined && payload.typ === undefined && (header.typ === undefined || header.typ === 'JWT');
+  return legacy ? { userId: payload.sub, issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined } : undefined;
 }
 
 const CURSOR_TEXT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{24})$/;

@@ -5,5 +5,7 @@ export * from './auth.service';
 export * from './auth.types';
 export * from './dto/auth.dto';
 export * from './jwt-auth.guard';
+export type { ClientInfo, IssuedTokens, SessionView } from './sessions.service';
+export type { UserChange } from './user-cache.service';
 export { USER_ROLES, type UserRole, USER_STATUSES, type UserStatus } from './user.schema';
 export type { UserRecord } from './user.repository';

@@ -21,7 +21,7 @@ export class JwtAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new DomainError('UNAUTHENTICATED', 'Missing bearer token');
-    const { expiresAt: _expiresAt, ...user } = await this.auth.verifyToken(token);
+    const { expiresAt: _expiresAt, issuedAt: _issuedAt, ...user } = await this.auth.verifyToken(token);
     request.user = user;
     return true;
   }

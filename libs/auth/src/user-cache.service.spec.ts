@@ -44,16 +44,43 @@ describe(UserCache.name, () => {
 
   it('tells change listeners on every instance which user changed', async () => {
     const heard: (string | undefined)[] = [];
-    second.onChange((userId) => heard.push(userId));
+    second.onChange((change) => heard.push(change?.userId));
 
     await first.invalidate('u4');
 
     await until(() => heard.includes('u4'), 'the other instance to hear the change');
   });
 
+  it('carries ended sessions and tokensValidAfter to every instance', async () => {
+    const heard: unknown[] = [];
+    second.onChange((change) => heard.push(change));
+    second.remember(user('u5'), second.version);
+
+    await first.invalidate('u5', { endedSessions: ['sid-a', 'sid-b'], tokensValidAfterMs: 1_700_000_000_000 });
+
+    await until(() => heard.length > 0, 'the other instance to hear the change');
+    expect(heard).toEqual([{ userId: 'u5', endedSessions: ['sid-a', 'sid-b'], tokensValidAfterMs: 1_700_000_000_000 }]);
+    expect(second.get('u5')).toBeUndefined();
+  });
+
+  it('tells listen listeners of every subscription, before change listeners hear of a gap', async () => {
+    const calls: string[] = [];
+    first.onListen(() => calls.push(`listen ${first.subscriptions}`));
+    first.onChange((change) => calls.push(`change ${change?.userId}`));
+    const before = first.subscriptions;
+    const cache = first as unknown as { deafen(): void; listen(): Promise<void> };
+
+    cache.deafen();
+    expect(first.isListening).toBe(false);
+    await cache.listen();
+
+    expect(first.isListening).toBe(true);
+    expect(calls).toEqual([`listen ${before + 1}`, 'change undefined']);
+  });
+
   it('tells change listeners that anyone may have changed when it hears the channel again after a gap', async () => {
     const heard: (string | undefined)[] = [];
-    first.onChange((userId) => heard.push(userId));
+    first.onChange((change) => heard.push(change?.userId));
     const cache = first as unknown as { deafen(): void; listen(): Promise<void> };
 
     cache.deafen();

@@ -4,6 +4,32 @@ import { createRedisClient, RedisClient, RedisConnection } from '@app/common';
 import { authConfig, AuthConfig, redisConfig, RedisConfig } from '@app/config';
 import { UserRecord } from './user.repository';
 
+/** A change to a user heard on the channel: what ended with it, when sessions ended (logout, password change). */
+export interface UserChange {
+  userId: string;
+  /** Session ids ended by this change. */
+  endedSessions: string[];
+  /** Tokens without a session id issued at or before this time (ms) are void (logout-all, password change). */
+  tokensValidAfterMs?: number;
+}
+
+/** The channel's message: `<userId>[ s:<sessionId>...][ t:<ms>]` (a bare user id is what older instances send). */
+function encodeChange(change: UserChange): string {
+  const parts = [change.userId, ...change.endedSessions.map((id) => `s:${id}`)];
+  if (change.tokensValidAfterMs !== undefined) parts.push(`t:${change.tokensValidAfterMs}`);
+  return parts.join(' ');
+}
+
+function decodeChange(message: string): UserChange {
+  const [userId, ...parts] = message.split(' ');
+  const change: UserChange = { userId, endedSessions: [] };
+  for (const part of parts) {
+    if (part.startsWith('s:')) change.endedSessions.push(part.slice(2));
+    else if (part.startsWith('t:') && Number.isFinite(Number(part.slice(2)))) change.tokensValidAfterMs = Number(part.slice(2));
+  }
+  return change;
+}
+
 /**
  * Users recently read for authentication, so a request needs no database read. Every API instance
  * hears of a change to a user (deactivated, deleted, renamed, logged out) on one Redis channel and
@@ -18,9 +44,13 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
   private listening = false;
   /** Grows with every invalidation heard: a read that overlapped one is not cached. */
   private generation = 0;
-  /** Called with a user's id, or with undefined after the channel was not heard for a while (anyone may have changed). */
-  private readonly changeListeners: ((userId?: string) => void)[] = [];
+  /** Called with a user's change, or with undefined after the channel was not heard for a while (anyone may have changed). */
+  private readonly changeListeners: ((change?: UserChange) => void)[] = [];
+  /** Called after every successful subscription, the first included, before the change listeners hear undefined. */
+  private readonly listenListeners: (() => void)[] = [];
   private heardBefore = false;
+  /** Grows with every successful subscription: state loaded for one subscription is stale after the next. */
+  private subscriptionCount = 0;
 
   constructor(
     @Inject(RedisConnection) private readonly redis: RedisConnection,
@@ -34,9 +64,10 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
     // Subscribed even with caching off (TTL 0): change listeners (the socket gateway) hear the channel too.
     // No automatic resubscribe: `listen` subscribes on every 'ready' and drops what was cached meanwhile.
     this.subscriber = createRedisClient(this.redisOptions, `user-cache:${this.redisOptions.prefix}`, { autoResubscribe: false, maxRetriesPerRequest: null });
-    this.subscriber.on('message', (_channel: string, userId: string) => {
-      this.forget(userId);
-      this.changeListeners.forEach((listener) => listener(userId));
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      const change = decodeChange(message);
+      this.forget(change.userId);
+      this.changeListeners.forEach((listener) => listener(change));
     });
     this.subscriber.on('ready', () => this.listen());
     this.subscriber.on('close', () => this.deafen());
@@ -49,6 +80,16 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
   /** A snapshot to pass to `remember` after a database read: it refuses to cache across an invalidation. */
   get version(): number {
     return this.generation;
+  }
+
+  /** Whether the channel is heard now: what was learnt from it is current. */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  /** Changes with every (re)subscription: compare to tell whether the channel was lost since. */
+  get subscriptions(): number {
+    return this.subscriptionCount;
   }
 
   get(userId: string): UserRecord | undefined {
@@ -64,14 +105,19 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
    * Calls `listener` with every changed user's id this instance hears of (its own changes included,
    * through the channel), and with undefined when the channel is heard again after a gap: changes may have been missed.
    */
-  onChange(listener: (userId?: string) => void): void {
+  onChange(listener: (change?: UserChange) => void): void {
     this.changeListeners.push(listener);
   }
 
-  /** Tells every instance (this one included) that the user changed; call after the database write. */
-  async invalidate(userId: string): Promise<void> {
+  /** Calls `listener` after every successful subscription to the channel (the first one too). */
+  onListen(listener: () => void): void {
+    this.listenListeners.push(listener);
+  }
+
+  /** Tells every instance (this one included) that the user changed; call after the database (or Redis) write. */
+  async invalidate(userId: string, ended: Omit<UserChange, 'userId'> = { endedSessions: [] }): Promise<void> {
     this.forget(userId);
-    await this.redis.publish(this.channel, userId);
+    await this.redis.publish(this.channel, encodeChange({ userId, ...ended }));
   }
 
   private forget(userId: string): void {
@@ -86,6 +132,8 @@ export class UserCache implements OnModuleInit, OnApplicationShutdown {
       this.users?.clear();
       this.generation++;
       this.listening = true;
+      this.subscriptionCount++;
+      this.listenListeners.forEach((listener) => listener());
       if (this.heardBefore) this.changeListeners.forEach((listener) => listener(undefined));
       this.heardBefore = true;
     } catch (error) {

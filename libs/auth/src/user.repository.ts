@@ -48,6 +48,26 @@ export class UserRepository {
     return (await this.users.updateOne({ _id: objectId }, { $set: { status } })).matchedCount > 0;
   }
 
+  /** The renamed user, or undefined when there is no such user. */
+  async rename(id: string, name: string): Promise<UserRecord | undefined> {
+    const objectId = parseObjectId(id);
+    if (!objectId) return undefined;
+    const user = await this.users.findOneAndUpdate({ _id: objectId }, { $set: { name } }, { new: true, runValidators: true }).lean();
+    return user ? toRecord(user) : undefined;
+  }
+
+  async findByIdWithHash(id: string): Promise<(UserRecord & { passwordHash: string }) | undefined> {
+    const objectId = parseObjectId(id);
+    if (!objectId) return undefined;
+    const user = await this.users.findById(objectId).select('+passwordHash').lean();
+    return user ? { ...toRecord(user), passwordHash: user.passwordHash } : undefined;
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    const objectId = parseObjectId(id);
+    if (objectId) await this.users.updateOne({ _id: objectId }, { $set: { passwordHash } });
+  }
+
   async setRole(id: string, role: UserRole): Promise<void> {
     const objectId = parseObjectId(id);
     if (objectId) await this.users.updateOne({ _id: objectId }, { $set: { role } });

@@ -13,6 +13,14 @@ class AuthEnv {
   @Matches(/^\d+[smhd]?$/, { message: 'JWT_EXPIRES_IN must be a number of seconds or a duration like 15m, 12h, 7d' })
   JWT_EXPIRES_IN = '7d';
 
+  /** How long a refresh token stays usable without being used (each refresh starts it again). */
+  @Matches(/^\d+[smhd]?$/, { message: 'JWT_REFRESH_EXPIRES_IN must be a number of seconds or a duration like 12h, 30d' })
+  JWT_REFRESH_EXPIRES_IN = '30d';
+
+  /** How long a refresh token just rotated may be presented again and get the same new pair (a client's retry). */
+  @IntVar('AUTH_REFRESH_GRACE_MS', 0, 300_000)
+  AUTH_REFRESH_GRACE_MS = 20_000;
+
   @IntVar('BCRYPT_ROUNDS', 4, 15)
   BCRYPT_ROUNDS = 10;
 
@@ -64,12 +72,24 @@ function developmentSecret(dataDir: string): string {
   }
 }
 
+const SECONDS_PER_UNIT: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `900`, `15m`, `12h`, `7d` as seconds (the format JWT_EXPIRES_IN has always accepted). */
+export function durationSeconds(value: string): number {
+  const [, amount, unit] = /^(\d+)([smhd]?)$/.exec(value)!;
+  return Number(amount) * SECONDS_PER_UNIT[unit || 's'];
+}
+
 export const authConfig = registerAs('auth', () => {
   const env = validateEnv(AuthEnv);
   const jwtSecret = env.NODE_ENV === 'production' ? productionSecret(env.JWT_SECRET) : (env.JWT_SECRET ?? developmentSecret(env.DATA_DIR));
   return {
     jwtSecret,
     jwtExpiresIn: /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN,
+    /** The access token's lifetime (`expiresIn` of register, login and refresh). */
+    accessTtlSeconds: durationSeconds(env.JWT_EXPIRES_IN),
+    refreshTtlSeconds: durationSeconds(env.JWT_REFRESH_EXPIRES_IN),
+    refreshGraceMs: env.AUTH_REFRESH_GRACE_MS,
     bcryptRounds: env.BCRYPT_ROUNDS,
     userCache: { ttlMs: env.AUTH_USER_CACHE_TTL_MS, max: env.AUTH_USER_CACHE_MAX },
     throttle: {

@@ -7,13 +7,18 @@ import Redis from 'ioredis';
 import { RedisConnection, untaggedPrefix } from '@app/common';
 import { authConfig, AuthConfig, redisConfig, RedisConfig } from '@app/config';
 
-type ThrottledRequest = Record<string, any> & { ip?: string; body?: { email?: unknown } };
+type ThrottledRequest = Record<string, any> & { ip?: string; body?: { email?: unknown }; user?: { id?: string } };
 
+/** The account tried: the email of a login or register, the signed-in caller of a password change. */
 const accountOf = (req: ThrottledRequest) =>
-  typeof req.body?.email === 'string' ? `account:${req.body.email.trim().toLowerCase()}` : `ip:${req.ip}`;
+  typeof req.user?.id === 'string'
+    ? `user:${req.user.id}`
+    : typeof req.body?.email === 'string'
+      ? `account:${req.body.email.trim().toLowerCase()}`
+      : `ip:${req.ip}`;
 
 /**
- * Login and register limits per IP and per account, counted in Redis so they hold across API
+ * Login, register and password-change limits per IP and per account, counted in Redis so they hold across API
  * instances; checked before any bcrypt work.
  */
 @Module({

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { OnGatewayConnection, OnGatewayDisconnect, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import { Server, Socket } from 'socket.io';
-import { AuthService, AuthUser } from '@app/auth';
+import { AuthService, AuthUser, UserChange } from '@app/auth';
 import { bearerToken, DomainError } from '@app/common';
 import { MetricsService } from '@app/metrics';
 import { ClientEventMap, ClientEventMeta, ClientEventName, ClientSender, ClientSession, ClientSessionsService, parseStreamId } from '@app/pubsub';
@@ -13,6 +13,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 interface SocketData {
   user: AuthUser;
   expiresAt?: Date;
+  /** The token's iat: a token without a session ends when the user's tokensValidAfter passes it. */
+  issuedAt?: Date;
   lastEventId?: string;
   session?: ClientSession;
   expiryTimer?: NodeJS.Timeout;
@@ -55,7 +57,7 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
       );
     });
     this.sessions.start(this);
-    this.auth.onUserChanged((userId) => void this.disconnectIfInactive(userId));
+    this.auth.onUserChanged((change) => void this.disconnectEnded(change));
   }
 
   handleConnection(socket: ClientSocket): void {
@@ -75,9 +77,10 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
     const token = handshakeToken(socket);
     if (!token) throw new Error(AUTHENTICATION_ERROR);
     try {
-      const { expiresAt, ...user } = await this.auth.verifyToken(token);
+      const { expiresAt, issuedAt, ...user } = await this.auth.verifyToken(token);
       socket.data.user = user;
       socket.data.expiresAt = expiresAt;
+      socket.data.issuedAt = issuedAt;
       socket.data.lastEventId = parseStreamId(socket.handshake.auth?.lastEventId);
     } catch (error) {
       if (error instanceof DomainError) throw new Error(AUTHENTICATION_ERROR);
@@ -88,27 +91,32 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
   }
 
   /**
-   * A user changed (deactivated, on any instance): this instance's sockets of that user are cut unless
-   * the user is still active. One check per change heard and user with a socket here, none per message;
-   * after a gap in hearing changes (undefined) every connected user is checked once.
+   * A user changed (deactivated, logged out, on any instance): this instance's sockets of that user are cut
+   * unless the user is still active and the socket's session (token) not ended. One check per change heard
+   * and user with a socket here, none per message; after a gap in hearing changes (undefined) every
+   * connected user is checked once.
    */
-  private async disconnectIfInactive(userId?: string): Promise<void> {
+  private async disconnectEnded(change?: UserChange): Promise<void> {
     // Changes are rare, so a scan of this instance's sockets beats a per-user index kept on every connect.
     const byUser = new Map<string, ClientSocket[]>();
     for (const socket of this.server.sockets.sockets.values()) {
       const id = socket.data.user?.id;
-      if (!id || (userId !== undefined && id !== userId)) continue;
+      if (!id || (change !== undefined && id !== change.userId)) continue;
       byUser.set(id, [...(byUser.get(id) ?? []), socket]);
     }
     for (const [id, sockets] of byUser) {
+      let active: boolean;
       try {
-        if (await this.auth.isActive(id)) continue;
+        active = await this.auth.isActive(id);
       } catch (error) {
-        // The database is down: keep the sockets; the token's expiry still ends them.
+        // The database is down: keep the sockets (ended sessions are still cut below); the token's expiry ends them.
         this.logger.warn(`Could not check user ${id} after a change: ${(error as Error).message}`);
-        continue;
+        active = true;
       }
-      for (const socket of sockets) socket.disconnect(true);
+      for (const socket of sockets) {
+        const ended = socket.data.user.sessionId !== undefined && change?.endedSessions.includes(socket.data.user.sessionId);
+        if (!active || ended || (await this.auth.isRevoked({ ...socket.data.user, issuedAt: socket.data.issuedAt }))) socket.disconnect(true);
+      }
     }
   }
 

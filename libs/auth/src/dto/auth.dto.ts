@@ -56,11 +56,56 @@ export class RegisterDto extends LoginDto {
   declare password: string;
 }
 
-export class AuthResponseDto {
+export class TokensResponseDto {
+  @ApiProperty({ description: 'Access token (JWT) to send as Authorization: Bearer <token>' }) token!: string;
+  @ApiProperty({ description: 'Opaque; send it to POST /auth/refresh for a new pair. Single use: a used one presented again ends the session' })
+  refreshToken!: string;
+  @ApiProperty({ description: 'Seconds the access token lives (JWT_EXPIRES_IN)' }) expiresIn!: number;
+}
+
+export class AuthResponseDto extends TokensResponseDto {
   @ApiProperty() _id!: string;
   @ApiProperty() name!: string;
   @ApiProperty() email!: string;
-  @ApiProperty({ description: 'JWT to send as Authorization: Bearer <token>' }) token!: string;
+}
+
+export class RefreshDto {
+  @ApiProperty({ description: 'The refreshToken of register, login or the last refresh' })
+  @MaxLength(200)
+  @IsString()
+  refreshToken!: string;
+}
+
+export class UpdateMeDto {
+  @ApiProperty({ example: 'Ada Lovelace', maxLength: 100 })
+  @Transform(trim)
+  @MaxLength(100)
+  @MinLength(1, { message: 'name must not be empty' })
+  @IsString()
+  name!: string;
+}
+
+export class ChangePasswordDto {
+  @ApiProperty()
+  @MaxBytes(PASSWORD_MAX_BYTES)
+  @IsString()
+  currentPassword!: string;
+
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH, description: 'at most 72 bytes; not a common password, not containing the email' })
+  @MaxBytes(PASSWORD_MAX_BYTES)
+  @MinLength(PASSWORD_MIN_LENGTH)
+  @IsString()
+  newPassword!: string;
+}
+
+export class SessionDto {
+  @ApiProperty() id!: string;
+  @ApiPropertyOptional({ description: 'The User-Agent of the sign-in (capped)' }) userAgent?: string;
+  @ApiPropertyOptional() ip?: string;
+  @ApiProperty() createdAt!: Date;
+  @ApiProperty({ description: 'Last refresh or use (written at most once a minute)' }) lastUsedAt!: Date;
+  @ApiProperty({ description: 'When the refresh token stops working unless used' }) expiresAt!: Date;
+  @ApiProperty({ description: "true for the caller's own session" }) current!: boolean;
 }
 
 export class MeResponseDto {
