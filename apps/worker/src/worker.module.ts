@@ -5,12 +5,14 @@ import { generationConfig } from '@app/config';
 import { GenerationModule } from '@app/jobs';
 import { MetricsModule } from '@app/metrics';
 import { TracingModule } from '@app/tracing';
+import { WebhookDeliveryModule } from '@app/webhooks';
 import { GenerationProcessor } from './generation.processor';
 import { MaintenanceProcessor } from './maintenance.processor';
 import { MetricsServer } from './metrics-server.service';
+import { WebhookProcessor } from './webhook.processor';
 import { WorkerLoggerModule } from './logger.module';
 
-const processors = [GenerationProcessor, MaintenanceProcessor];
+const processors = [GenerationProcessor, MaintenanceProcessor, WebhookProcessor];
 
 @Module({
   imports: [
@@ -23,6 +25,7 @@ const processors = [GenerationProcessor, MaintenanceProcessor];
     HealthModule,
     MetricsModule,
     GenerationModule,
+    WebhookDeliveryModule,
   ],
   providers: [...processors, MetricsServer],
 })

@@ -6,6 +6,7 @@ import { createRedisClient, reconnectDelay } from '@app/common';
 import { generationConfig, realtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { LlmModule } from '@app/llm';
 import { PubSubModule } from '@app/pubsub';
+import { WebhooksModule } from '@app/webhooks';
 import { BatchProgressRepository } from './batch/batch-progress.repository';
 import { BatchProgress } from './batch/batch-progress.service';
 import { ContentGenerator } from './content-generator';
@@ -59,6 +60,7 @@ const workerRepositories = [BatchProgressRepository, JobRepository, JobLedgerRep
     BullModule.registerQueue({ name: GENERATION_QUEUE }, { name: MAINTENANCE_QUEUE }),
     LlmModule,
     PubSubModule,
+    WebhooksModule,
   ],
   providers: [...workerServices, ...workerRepositories],
   exports: [GenerationService, JobReconciler, JobRetention, JobCancelSignals, BullModule],

@@ -2,6 +2,7 @@ import { Injectable, Optional } from '@nestjs/common';
 import { FINISHED_STATUSES } from '@app/common';
 import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
+import { WebhookEventsService } from '@app/webhooks';
 import { BatchProgress } from './batch/batch-progress.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobRecord, JobRepository } from './job.repository';
@@ -28,6 +29,8 @@ export class JobFinisher {
     private readonly metrics: MetricsService,
     // Optional only so the specs that predate batches construct it as before; both modules provide it.
     @Optional() private readonly batches?: BatchProgress,
+    // Optional for the same reason; JobsModule and GenerationModule import WebhooksModule.
+    @Optional() private readonly webhooks?: WebhookEventsService,
   ) {}
 
   /** Returns the finished record; undefined when the record is gone (nothing left to tell anyone). */
@@ -40,6 +43,8 @@ export class JobFinisher {
       if (!FINISHED_STATUSES.includes(job.status)) throw new Error(`Job ${jobId} is still ${job.status} after storing its outcome`);
       await this.slots.release(job.userId, jobId);
       await this.announce(job);
+      // Queued (not delivered) here; a retried finish queues it again and the stable id drops the repeat.
+      await this.emitWebhook(job);
       // A batch job's end counts into its batch once; its last one decides batch_completed.
       await this.batches?.jobEnded(job);
     }
@@ -62,6 +67,13 @@ export class JobFinisher {
   private countFinished(job: JobRecord): void {
     const durationMs = job.completedAt && job.createdAt ? job.completedAt.getTime() - job.createdAt.getTime() : undefined;
     this.metrics.jobFinished({ status: job.status as 'completed' | 'failed' | 'cancelled', contentType: job.contentType, durationMs });
+  }
+
+  /** job.completed / job.failed / job.cancelled to the owner's webhooks, with the job as the API shows it. */
+  private async emitWebhook(job: JobRecord): Promise<void> {
+    const { correlationId: _correlationId, ...view } = job;
+    const type = `job.${job.status}` as 'job.completed' | 'job.failed' | 'job.cancelled';
+    await this.webhooks?.emit({ id: onceKey(job, 'webhook'), type, userId: job.userId, data: view, timestamp: job.completedAt ?? job.cancelledAt });
   }
 
   /** The terminal job_status and job_completed, each at most once per job whoever calls; a cancelled job gets job_status only (v1 clients know completed and failed). */

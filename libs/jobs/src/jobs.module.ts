@@ -4,6 +4,7 @@ import { generationConfig, mongoConfig, openRouterConfig, redisConfig } from '@a
 import { ContentModule } from '@app/content';
 import { PubSubModule } from '@app/pubsub';
 import { TemplatesModule } from '@app/templates';
+import { WebhooksModule } from '@app/webhooks';
 import { AdminJobsRepository } from './admin-jobs.repository';
 import { AdminJobsService } from './admin-jobs.service';
 import { BatchProgressRepository } from './batch/batch-progress.repository';
@@ -39,6 +40,7 @@ const repositories = [BatchRepository, BatchProgressRepository, JobRepository, A
     ContentModule,
     PubSubModule,
     TemplatesModule,
+    WebhooksModule,
   ],
   providers: [...services, ...repositories],
   exports: [JobsService, BatchService, JobCancellation, AdminJobsService, QueueBoardService],

@@ -100,8 +100,8 @@ export class WebhookDeliveryService {
     try {
       const deliveryId = deliveryJobId(delivery.eventId, target._id);
       const { streak, disabledMark } = await this.state.countDelivery(target.userId, target._id, deliveryId, delivered, this.config.disableAfter);
+      // The streak is not copied to the record: FerretDB rewrites whole documents, so racing writes would undo a disable.
       if (!delivered && disabledMark && streak >= this.config.disableAfter) await this.disable(target, streak, disabledMark);
-      else if (streak !== target.failureStreak) await this.webhooks.setStreak(target._id, streak);
     } catch (error) {
       this.logger.warn({ msg: 'could not count a webhook delivery', webhookId: target._id, msgId: delivery.msgId, error: (error as Error).message });
     }

@@ -53,6 +53,12 @@ export class WebhookStateRepository {
     return { streak: Number(streak), disabledMark: mark || undefined };
   }
 
+  /** The current failure streaks of one user's webhooks, in the order given. */
+  async streaks(userId: string, webhookIds: string[]): Promise<number[]> {
+    const values = await Promise.all(webhookIds.map((webhookId) => this.redis.hget(this.stateKey(userId, webhookId), 'streak')));
+    return values.map((value) => Number(value ?? 0));
+  }
+
   /** The next write number of the webhook's delivery log. */
   async nextLogSeq(userId: string, webhookId: string): Promise<number> {
     return this.redis.hincrby(this.stateKey(userId, webhookId), 'seq', 1);

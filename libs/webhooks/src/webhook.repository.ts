@@ -70,12 +70,6 @@ export class WebhookRepository {
     if (webhookId) await this.webhooks.updateOne({ _id: webhookId, enabled: true }, { $set: { enabled: false, disabledAt: at, failureStreak } });
   }
 
-  /** Mirrors the Redis streak for reading (last writer wins; the streak that decides lives in Redis). */
-  async setStreak(id: string, failureStreak: number): Promise<void> {
-    const webhookId = parseObjectId(id);
-    if (webhookId) await this.webhooks.updateOne({ _id: webhookId }, { $set: { failureStreak } });
-  }
-
   async delete(id: string): Promise<boolean> {
     const webhookId = parseObjectId(id);
     if (!webhookId) return false;

@@ -32,7 +32,7 @@ export class Webhook {
   @Prop()
   previousSecretExpiresAt?: Date;
 
-  /** A copy of the Redis streak (the exclusive one), for reading. */
+  /** The streak when it was disabled; the live streak is in Redis (webhook-state.repository.ts). */
   @Prop({ required: true, default: 0 })
   failureStreak!: number;
 

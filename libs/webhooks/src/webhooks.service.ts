@@ -45,15 +45,17 @@ export class WebhooksService {
     await this.checkUrl(input.url);
     if ((await this.webhooks.count(userId)) >= MAX_WEBHOOKS_PER_USER) throw webhookLimitReached();
     const created = await this.webhooks.create(userId, { url: input.url, events: unique(input.events), description: input.description, secret: generateSecret() });
-    return { ...toView(created), secret: created.secret };
+    return { ...toView(created, 0), secret: created.secret };
   }
 
   async list(userId: string): Promise<WebhookView[]> {
-    return (await this.webhooks.list(userId)).map(toView);
+    const webhooks = await this.webhooks.list(userId);
+    const streaks = await this.state.streaks(userId, webhooks.map((webhook) => webhook._id));
+    return webhooks.map((webhook, i) => toView(webhook, streaks[i]));
   }
 
   async get(userId: string, id: string): Promise<WebhookView> {
-    return toView(await this.owned(userId, id));
+    return this.view(await this.owned(userId, id));
   }
 
   /** Changes any of url (checked as on create), events, description and enabled; re-enabling starts a new failure streak. */
@@ -76,7 +78,7 @@ export class WebhooksService {
     }
     const updated = await this.webhooks.update(current._id, set, unset);
     if (!updated) throw webhookNotFound();
-    return toView(updated);
+    return this.view(updated);
   }
 
   async remove(userId: string, id: string): Promise<{ id: string }> {
@@ -93,7 +95,7 @@ export class WebhooksService {
     const secret = generateSecret();
     const updated = await this.webhooks.update(current._id, { secret, previousSecret: current.secret, previousSecretExpiresAt: new Date(Date.now() + PREVIOUS_SECRET_TTL_MS) });
     if (!updated) throw webhookNotFound();
-    return { ...toView(updated), secret };
+    return { ...(await this.view(updated)), secret };
   }
 
   /** Queues a `webhook.test` ping to this endpoint only (also when it is disabled); it never counts toward the streak. */
@@ -112,6 +114,12 @@ export class WebhooksService {
     return this.deliveries.list(current._id);
   }
 
+  /** The record with its live failure streak (kept in Redis). */
+  private async view(webhook: WebhookRecord): Promise<WebhookView> {
+    const [streak] = await this.state.streaks(webhook.userId, [webhook._id]);
+    return toView(webhook, streak);
+  }
+
   private async owned(userId: string, id: string): Promise<WebhookRecord> {
     const webhook = await this.webhooks.findOwned(userId, id);
     if (!webhook) throw webhookNotFound();
@@ -128,13 +136,13 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
-function toView(webhook: WebhookRecord): WebhookView {
+function toView(webhook: WebhookRecord, failureStreak: number): WebhookView {
   const view: WebhookView = {
     _id: webhook._id,
     url: webhook.url,
     events: webhook.events,
     enabled: webhook.enabled,
-    failureStreak: webhook.failureStreak,
+    failureStreak,
     createdAt: webhook.createdAt,
     updatedAt: webhook.updatedAt,
   };
