@@ -101,6 +101,12 @@ describe('Batch generation (API + worker)', () => {
       const tooMany = await call('POST', '/generate-content/batch', { body: { items: Array.from({ length: 31 }, () => ({ prompt: 'x', contentType: 'blog-post' })) } });
       expect(tooMany.status).toBe(400);
       expect(tooMany.body.details[0].field).toBe('items');
+
+      // Past the 100 KiB of other routes (30 prompts of 4,000 characters): read, then checked item by item.
+      const large = await call('POST', '/generate-content/batch', { body: { items: Array.from({ length: 30 }, (_, i) => ({ prompt: 'p'.repeat(4000), contentType: i === 29 ? 'poem' : 'blog-post' })) } });
+      expect(large.status).toBe(400);
+      expect(large.body.details).toEqual([{ field: 'items[29].contentType', errors: [expect.any(String)] }]);
+      expect((await call('POST', '/generate-content', { body: { prompt: 'p'.repeat(110_000), contentType: 'blog-post' } })).status).toBe(413);
     });
 
     it('holds batch jobs to their own cap, whole batches or nothing, beside the normal cap', async () => {
@@ -197,7 +203,7 @@ describe('Batch generation (API + worker)', () => {
 
     it('runs a CSV batch (BOM, quoted commas and newlines, var: columns) and exports it as CSV and JSON', async () => {
       const csv = '\uFEFFprompt,contentType,templateId,var:topic,var:targetKeyword,var:audience\r\n' + '"Hello, ""quoted""\r\nworld",blog-post,,,,\r\n' + ',,seo-blog-outline,Chairs,ergonomic chair,office workers\r\n' + '=1+2 launch,social-media-caption,,,,\r\n';
-      const created = await postCsv(csv);
+      const created = await postCsv(csv, user, { 'content-type': 'text/csv; charset=utf-8' });
       expect(created.status).toBe(202);
       const { batchId } = created.body;
       await batchDone(batchId);
