@@ -52,8 +52,9 @@ export class UserRepository {
   async rename(id: string, name: string): Promise<UserRecord | undefined> {
     const objectId = parseObjectId(id);
     if (!objectId) return undefined;
-    const user = await this.users.findOneAndUpdate({ _id: objectId }, { $set: { name } }, { new: true, runValidators: true }).lean();
-    return user ? toRecord(user) : undefined;
+    // An update and a read by _id, not findOneAndUpdate: both are plain on FerretDB.
+    if ((await this.users.updateOne({ _id: objectId }, { $set: { name } })).matchedCount === 0) return undefined;
+    return this.findById(id);
   }
 
   async findByIdWithHash(id: string): Promise<(UserRecord & { passwordHash: string }) | undefined> {

@@ -71,7 +71,8 @@ export class AuthResponseDto extends TokensResponseDto {
 
 export class RefreshDto {
   @ApiProperty({ description: 'The refreshToken of register, login or the last refresh' })
-  @MaxLength(200)
+  // Room for an access token, so one sent here by mistake is a 401 (wrong kind), not a 400.
+  @MaxLength(2000)
   @IsString()
   refreshToken!: string;
 }
