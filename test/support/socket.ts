@@ -95,8 +95,8 @@ export async function connectError(url: string, token: string | undefined, optio
 }
 
 /** Everything the client received so far, in order (optionally only some event names). */
-export function receivedEvents(socket: Socket, names?: ClientEventName[]): ReceivedEvent[] {
-  const log = received.get(socket) ?? [];
+export function receivedEvents<E extends ClientEventName = ClientEventName>(socket: Socket, names?: E[]): ReceivedEvent<E>[] {
+  const log = (received.get(socket) ?? []) as ReceivedEvent<E>[];
   return names ? log.filter((entry) => names.includes(entry.event)) : [...log];
 }
 
