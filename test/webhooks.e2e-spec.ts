@@ -59,6 +59,7 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
   let api: RunningApi;
   let closedApi: RunningApi;
   let worker: RunningWorker | undefined;
+  let env: Record<string, string>;
   const receivers: Receiver[] = [];
 
   const receiver = async () => {
@@ -83,7 +84,7 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   beforeAll(async () => {
-    const env = testEnv('webhooks', {
+    env = testEnv('webhooks', {
       RATE_LIMIT_MAX: '0',
       WEBHOOK_ALLOW_PRIVATE: 'true',
       WEBHOOK_BACKOFF_MS: '100',
@@ -208,6 +209,24 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     target.answer = (_request, response) => response.writeHead(200).end();
     await enqueue(user.token, 'After re-enabling');
     await requestsUntil(target, 4);
+  });
+
+  it('announces a job cancelled through the API as job.cancelled (queued by the API, delivered by the worker)', async () => {
+    // A second API on the same database and Redis whose jobs wait a minute, so there is time to cancel one.
+    const delayedApi = await startApi({ ...env, JOB_DELAY_MS: '60000' });
+    try {
+      const user = await registerUser(delayedApi.url);
+      const target = await receiver();
+      const webhook = await register(user.token, target.url, ['job.cancelled']);
+      const accepted = await http(delayedApi.url, 'POST', '/generate-content', { token: user.token, body: { prompt: 'Never mind', contentType: 'blog-post' } });
+      expect(accepted.status).toBe(202);
+      const cancelled = await http(delayedApi.url, 'POST', `/generate-content/${accepted.body.jobId}/cancel`, { token: user.token });
+      expect(cancelled.status).toBeLessThan(300);
+      const [request] = await requestsUntil(target, 1);
+      expect(verify(webhook.secret, request)).toMatchObject({ type: 'job.cancelled', data: { jobId: accepted.body.jobId, status: 'cancelled' } });
+    } finally {
+      await delayedApi.close();
+    }
   });
 
   it('signs with the old and the new secret for 24 h after a rotation', async () => {

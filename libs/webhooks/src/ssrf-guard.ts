@@ -17,7 +17,21 @@ export type AddressClass =
 /** Names a host's addresses; the system resolver by default, a fake in tests. */
 export type Resolve = (host: string) => Promise<string[]>;
 
-export const systemResolve: Resolve = async (host) => (await lookup(host, { all: true, verbatim: true })).map((entry) => entry.address);
+/** A name that does not resolve within this long is refused (a slow DNS server must not hold a request). */
+const RESOLVE_TIMEOUT_MS = 5000;
+
+/** The system resolver (getaddrinfo: /etc/hosts and DNS), bounded in time. */
+export const systemResolve: Resolve = async (host) => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`resolving ${host} took over ${RESOLVE_TIMEOUT_MS} ms`)), RESOLVE_TIMEOUT_MS);
+  });
+  try {
+    return (await Promise.race([lookup(host, { all: true, verbatim: true }), timeout])).map((entry) => entry.address);
+  } finally {
+    clearTimeout(timer);
+  }
+};
 
 /** Cloud metadata endpoints that are public addresses or host names (169.254.169.254 is link-local already). */
 const METADATA_ADDRESSES = new Set(['168.63.129.16', '100.100.100.200']);
