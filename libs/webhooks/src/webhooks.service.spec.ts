@@ -118,4 +118,14 @@ describe(WebhooksService.name, () => {
     expect(deliveries.deleteFor).toHaveBeenCalledWith(webhookStub.disabled._id);
     expect(state.forget).toHaveBeenCalledWith(userId, webhookStub.disabled._id);
   });
+
+  it('removes every webhook of a user (account deletion)', async () => {
+    webhooks.list.mockResolvedValue([webhookStub.disabled]);
+    webhooks.findOwned.mockResolvedValue(webhookStub.disabled);
+    webhooks.delete.mockResolvedValue(true);
+    deliveries.deleteFor.mockResolvedValue();
+    state.forget.mockResolvedValue();
+    await expect(sut.removeAllOf(userId)).resolves.toBe(1);
+    expect(webhooks.delete).toHaveBeenCalledWith(webhookStub.disabled._id);
+  });
 });

@@ -89,6 +89,13 @@ export class WebhooksService {
     return { id: current._id };
   }
 
+  /** Every webhook of a user, with their logs and Redis state (for an account's deletion); returns how many. */
+  async removeAllOf(userId: string): Promise<number> {
+    const webhooks = await this.webhooks.list(userId);
+    for (const webhook of webhooks) await this.remove(userId, webhook._id);
+    return webhooks.length;
+  }
+
   /** A new secret; the old one keeps signing (a second signature) for 24 h, so receivers can switch over. */
   async rotateSecret(userId: string, id: string): Promise<WebhookWithSecret> {
     const current = await this.owned(userId, id);
