@@ -307,7 +307,7 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
 
     for (let i = 1; i < 10; i++) await register(user.token, `${target.url}?n=${i}`);
     const eleventh = await call(user.token, 'POST', '/webhooks', { url: target.url, events: ['job.completed'] });
-    expect(eleventh.status).toBe(400);
+    expect(eleventh.status).toBe(409);
     expect(eleventh.body.message).toContain('10 webhooks');
     expect((await call(user.token, 'GET', '/webhooks')).body).toHaveLength(10);
 

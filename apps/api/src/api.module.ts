@@ -8,20 +8,24 @@ import { JobsModule } from '@app/jobs';
 import { MetricsModule } from '@app/metrics';
 import { TemplatesModule } from '@app/templates';
 import { TracingModule } from '@app/tracing';
+import { WebhooksModule } from '@app/webhooks';
 import { AdminSessionController } from './admin/admin-session.controller';
 import { AdminController } from './admin/admin.controller';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
 import { AuthController } from './auth/auth.controller';
 import { ContentController } from './content/content.controller';
 import { HealthController } from './health/health.controller';
+import { BatchGenerateController } from './jobs/batch-generate.controller';
+import { BatchesController } from './jobs/batches.controller';
 import { GenerateContentController } from './jobs/generate-content.controller';
 import { ApiLoggerModule } from './logger.module';
 import { MetricsController } from './metrics/metrics.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { RealtimeModule } from './realtime/realtime.module';
 import { TemplatesController } from './templates/templates.controller';
+import { WebhooksController } from './webhooks/webhooks.controller';
 
-const controllers = [AuthController, HealthController, ContentController, GenerateContentController, NotificationsController, AdminController, AdminSessionController, MetricsController, TemplatesController];
+const controllers = [AuthController, HealthController, ContentController, BatchGenerateController, GenerateContentController, BatchesController, NotificationsController, AdminController, AdminSessionController, MetricsController, TemplatesController, WebhooksController];
 
 @Module({
   imports: [
@@ -38,6 +42,7 @@ const controllers = [AuthController, HealthController, ContentController, Genera
     ContentModule,
     TemplatesModule,
     JobsModule,
+    WebhooksModule,
     RealtimeModule,
   ],
   controllers,

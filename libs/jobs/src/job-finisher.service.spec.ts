@@ -1,6 +1,8 @@
 import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
 import { strictMock } from '@app/testing';
+import { WebhookEventsService } from '@app/webhooks';
+import { BatchProgress } from './batch/batch-progress.service';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { JobSlotsRepository } from './job-slots.repository';
@@ -27,6 +29,8 @@ describe(JobFinisher.name, () => {
   let slots: jest.Mocked<JobSlotsRepository>;
   let events: jest.Mocked<PubSubService>;
   let metrics: jest.Mocked<MetricsService>;
+  let batches: jest.Mocked<BatchProgress>;
+  let webhooks: jest.Mocked<WebhookEventsService>;
 
   beforeEach(() => {
     jobs = strictMock(JobRepository);
@@ -38,7 +42,11 @@ describe(JobFinisher.name, () => {
     events.publish.mockResolvedValue();
     ledger.markDone.mockResolvedValue();
     metrics.jobFinished.mockReturnValue();
-    sut = new JobFinisher(jobs, ledger, slots, events, metrics);
+    batches = strictMock(BatchProgress);
+    batches.jobEnded.mockResolvedValue();
+    webhooks = strictMock(WebhookEventsService);
+    webhooks.emit.mockResolvedValue();
+    sut = new JobFinisher(jobs, ledger, slots, events, metrics, batches, webhooks);
   });
 
   it('counts the job it finished, with its status, content type and enqueue-to-finish duration', async () => {
@@ -91,5 +99,28 @@ describe(JobFinisher.name, () => {
     expect(metrics.jobFinished).not.toHaveBeenCalled();
     expect(slots.release).toHaveBeenCalledWith(base.userId, 'job-1');
     expect(events.publish).toHaveBeenCalledWith('job_status', base.userId, { jobId: 'job-1', status: 'cancelled', attempt: 1 }, { correlationId: 'corr-1', once: 'job-1:status:cancelled' });
+  });
+
+  it('tells the batch and the webhooks of every end, with a webhook event id that a repeated finish repeats', async () => {
+    jobs.markCompleted.mockResolvedValueOnce(jobStub.completed).mockResolvedValueOnce(undefined);
+    jobs.findByJobId.mockResolvedValue(jobStub.completed);
+
+    await sut.finish('job-1', outcomeStub.completed);
+    await sut.finish('job-1', outcomeStub.completed);
+
+    expect(batches.jobEnded).toHaveBeenCalledTimes(2);
+    expect(webhooks.emit).toHaveBeenCalledTimes(2);
+    const [first, second] = webhooks.emit.mock.calls.map(([event]) => event);
+    expect(first).toEqual(second);
+    expect(first).toMatchObject({ id: 'job-1:webhook', type: 'job.completed', userId: base.userId, data: { jobId: 'job-1', status: 'completed', generatedContent: 'Hello' } });
+    expect(first.data).not.toHaveProperty('correlationId');
+  });
+
+  it('marks the ledger done only after the webhook event is queued, so a failed emit is repeated', async () => {
+    jobs.markFailed.mockResolvedValue(jobStub.failed);
+    webhooks.emit.mockRejectedValueOnce(new Error('Queue did not answer in time'));
+
+    await expect(sut.finish('job-1', outcomeStub.failed)).rejects.toThrow('Queue did not answer in time');
+    expect(ledger.markDone).not.toHaveBeenCalled();
   });
 });

@@ -1,4 +1,4 @@
-import { Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { FINISHED_STATUSES } from '@app/common';
 import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
@@ -27,10 +27,8 @@ export class JobFinisher {
     private readonly slots: JobSlotsRepository,
     private readonly events: PubSubService,
     private readonly metrics: MetricsService,
-    // Optional only so the specs that predate batches construct it as before; both modules provide it.
-    @Optional() private readonly batches?: BatchProgress,
-    // Optional for the same reason; JobsModule and GenerationModule import WebhooksModule.
-    @Optional() private readonly webhooks?: WebhookEventsService,
+    private readonly batches: BatchProgress,
+    private readonly webhooks: WebhookEventsService,
   ) {}
 
   /** Returns the finished record; undefined when the record is gone (nothing left to tell anyone). */
@@ -46,7 +44,7 @@ export class JobFinisher {
       // Queued (not delivered) here; a retried finish queues it again and the stable id drops the repeat.
       await this.emitWebhook(job);
       // A batch job's end counts into its batch once; its last one decides batch_completed.
-      await this.batches?.jobEnded(job);
+      await this.batches.jobEnded(job);
     }
     await this.ledger.markDone(jobId);
     return job;
@@ -73,7 +71,7 @@ export class JobFinisher {
   private async emitWebhook(job: JobRecord): Promise<void> {
     const { correlationId: _correlationId, ...view } = job;
     const type = `job.${job.status}` as 'job.completed' | 'job.failed' | 'job.cancelled';
-    await this.webhooks?.emit({ id: onceKey(job, 'webhook'), type, userId: job.userId, data: view, timestamp: job.completedAt ?? job.cancelledAt });
+    await this.webhooks.emit({ id: onceKey(job, 'webhook'), type, userId: job.userId, data: view, timestamp: job.completedAt ?? job.cancelledAt });
   }
 
   /** The terminal job_status and job_completed, each at most once per job whoever calls; a cancelled job gets job_status only (v1 clients know completed and failed). */

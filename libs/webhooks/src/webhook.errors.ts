@@ -5,9 +5,9 @@ export function webhookNotFound(): DomainError {
   return new DomainError('NOT_FOUND', 'Webhook not found');
 }
 
-/** 400 (INVALID_ARGUMENT, as the shared error codes have no webhook-specific one) with the limit. */
+/** 409 with the limit, as for templates. */
 export function webhookLimitReached(): DomainError {
-  return new DomainError('INVALID_ARGUMENT', `You already have ${MAX_WEBHOOKS_PER_USER} webhooks; delete one first`, { limit: MAX_WEBHOOKS_PER_USER });
+  return new DomainError('WEBHOOK_LIMIT_REACHED', `You already have ${MAX_WEBHOOKS_PER_USER} webhooks; delete one first`, { limit: MAX_WEBHOOKS_PER_USER });
 }
 
 /** 400 naming `url`: the target is refused (form, scheme, or where it resolves). */

@@ -63,7 +63,7 @@ describe(WebhooksService.name, () => {
 
     it('refuses an 11th webhook', async () => {
       webhooks.count.mockResolvedValue(10);
-      await expect(sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed'] })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', details: { limit: 10 } });
+      await expect(sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed'] })).rejects.toMatchObject({ code: 'WEBHOOK_LIMIT_REACHED', details: { limit: 10 } });
       expect(webhooks.create).not.toHaveBeenCalled();
     });
   });

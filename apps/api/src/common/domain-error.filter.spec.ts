@@ -48,6 +48,7 @@ describe(DomainErrorFilter.name, () => {
       ['TEMPLATE_NOT_FOUND', 404],
       ['TEMPLATE_READ_ONLY', 403],
       ['TEMPLATE_LIMIT_REACHED', 409],
+      ['WEBHOOK_LIMIT_REACHED', 409],
       ['TOO_MANY_ACTIVE_JOBS', 429],
       ['IDEMPOTENCY_CONFLICT', 422],
       ['IDEMPOTENCY_IN_PROGRESS', 409],

@@ -1,5 +1,6 @@
 import { PubSubService } from '@app/pubsub';
 import { strictMock } from '@app/testing';
+import { WebhookEventsService } from '@app/webhooks';
 import { BatchProgressRepository } from './batch-progress.repository';
 import { BatchProgress } from './batch-progress.service';
 
@@ -11,11 +12,14 @@ describe(BatchProgress.name, () => {
   let sut: BatchProgress;
   let progress: jest.Mocked<BatchProgressRepository>;
   let events: jest.Mocked<PubSubService>;
+  let webhooks: jest.Mocked<WebhookEventsService>;
 
   beforeEach(() => {
     progress = strictMock(BatchProgressRepository);
     events = strictMock(PubSubService);
-    sut = new BatchProgress(progress, events);
+    webhooks = strictMock(WebhookEventsService);
+    webhooks.emit.mockResolvedValue();
+    sut = new BatchProgress(progress, events, webhooks);
   });
   afterEach(() => {
     sut.onApplicationShutdown();
@@ -39,6 +43,12 @@ describe(BatchProgress.name, () => {
       { batchId: 'batch-1', counts: { queued: 0, processing: 0, completed: 2, failed: 1, cancelled: 0 } },
       { correlationId: 'corr-1', once: 'batch:batch-1:completed' },
     );
+    expect(webhooks.emit).toHaveBeenCalledWith({
+      id: 'batch:batch-1:completed',
+      type: 'batch.completed',
+      userId: 'user-1',
+      data: { batchId: 'batch-1', counts: { queued: 0, processing: 0, completed: 2, failed: 1, cancelled: 0 } },
+    });
   });
 
   it('lets a failed batch_completed reject (the finisher is repeated), but not a failed batch_progress', async () => {

@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { PubSubService } from '@app/pubsub';
+import { WebhookEventsService } from '@app/webhooks';
 import { BatchProgressRepository, BatchStep } from './batch-progress.repository';
 
 /** What the finisher knows of a job that ended. */
@@ -31,6 +32,7 @@ export class BatchProgress implements OnApplicationShutdown {
   constructor(
     private readonly progress: BatchProgressRepository,
     private readonly events: PubSubService,
+    private readonly webhooks: WebhookEventsService,
   ) {}
 
   /**
@@ -50,15 +52,14 @@ export class BatchProgress implements OnApplicationShutdown {
 
   private async announce(batchId: string, userId: string, step: BatchStep, correlationId?: string): Promise<void> {
     switch (step.kind) {
-      case 'completed':
-        // Decided here, once per batch: the last job's end. The once-key keeps a repeated announcement single.
-        await this.events.publish(
-          'batch_completed',
-          userId,
-          { batchId, counts: { queued: 0, processing: 0, completed: step.ended.completed, failed: step.ended.failed, cancelled: step.ended.cancelled } },
-          { correlationId, once: batchCompletedOnceKey(batchId) },
-        );
+      case 'completed': {
+        // Decided here, once per batch: the last job's end. The once-key keeps a repeated announcement single,
+        // and the same id drops a repeated webhook event.
+        const completed = { batchId, counts: { queued: 0, processing: 0, completed: step.ended.completed, failed: step.ended.failed, cancelled: step.ended.cancelled } };
+        await this.events.publish('batch_completed', userId, completed, { correlationId, once: batchCompletedOnceKey(batchId) });
+        await this.webhooks.emit({ id: batchCompletedOnceKey(batchId), type: 'batch.completed', userId, data: completed });
         return;
+      }
       case 'progress':
         await this.sendProgress(batchId, userId, step, correlationId);
         return;
