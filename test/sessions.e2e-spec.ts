@@ -1,5 +1,6 @@
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { signHs256 } from './support/jwt';
+import { RedisCluster, startRedisCluster } from './support/redis-cluster';
 import { connectError, connectSocket, disconnectAll, waitForDisconnect } from './support/socket';
 import { Env, testEnv } from './support/test-env';
 import { waitFor } from './support/worker';
@@ -262,5 +263,40 @@ describe('Password change throttling', () => {
     const blocked = await http(api.url, 'POST', '/auth/password', { token: user.token, body: { currentPassword: user.password, newPassword: 'a brand new phrase' } });
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+/** Every session script on a real 3-master cluster: per-user keys under the user's tag, revocations under the prefix's. */
+describe('Sessions on a Redis Cluster', () => {
+  let cluster: RedisCluster;
+  let apis: RunningApi[];
+  beforeAll(async () => {
+    cluster = await startRedisCluster(3);
+    const env = testEnv('sessions-cluster', { REDIS_URL: `redis://127.0.0.1:${cluster.ports[0]}`, REDIS_CLUSTER_NODES: cluster.nodes, AUTH_REFRESH_GRACE_MS: '0' });
+    apis = [await startApi(env), await startApi(env)];
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all((apis ?? []).map((api) => api.close()));
+    await cluster?.stop();
+  });
+
+  it('rotates, detects reuse, lists, logs out and logs out everywhere, seen on both instances', async () => {
+    const [a, b] = apis;
+    const users = await Promise.all(Array.from({ length: 6 }, (_unused, i) => registerUser(apis[i % 2].url)));
+    for (const user of users) {
+      const login = (await http(b.url, 'POST', '/auth/login', { body: { email: user.email, password: user.password } })).body;
+      const rotated = await http(a.url, 'POST', '/auth/refresh', { body: { refreshToken: login.refreshToken } });
+      expect(rotated.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect((await http(b.url, 'POST', '/auth/refresh', { body: { refreshToken: login.refreshToken } })).status).toBe(401);
+      await waitFor(async () => ((await http(a.url, 'GET', '/auth/me', { token: rotated.body.token })).status === 401 ? true : undefined), 'the reused session to end', 5000, 10);
+
+      const again = (await http(a.url, 'POST', '/auth/login', { body: { email: user.email, password: user.password } })).body;
+      expect((await http(b.url, 'GET', '/auth/sessions', { token: user.token })).body).toHaveLength(2);
+      expect((await http(b.url, 'POST', '/auth/logout', { token: again.token })).status).toBe(204);
+      await waitFor(async () => ((await http(a.url, 'GET', '/auth/me', { token: again.token })).status === 401 ? true : undefined), 'the logout', 5000, 10);
+      expect((await http(a.url, 'POST', '/auth/logout-all', { token: user.token })).status).toBe(204);
+      await waitFor(async () => ((await http(b.url, 'GET', '/auth/me', { token: user.token })).status === 401 ? true : undefined), 'the logout-all', 5000, 10);
+    }
   });
 });

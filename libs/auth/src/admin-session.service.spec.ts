@@ -53,7 +53,16 @@ describe(AdminSessionService.name, () => {
   });
 
   it.each([
-    ['an API token (no audience)', () => jwt.signAsync({}, { subject: userStub.admin._id })],
+    ['an old-style API token (no audience)', () => jwt.signAsync({}, { subject: userStub.admin._id })],
+    [
+      'an access token (at+jwt, API audience, session)',
+      () => jwt.signAsync({ sid: 'AAAAAAAAAAAAAAAAAAAAAA' }, { subject: userStub.admin._id, audience: 'aicg-api', header: { alg: 'HS256', typ: 'at+jwt' } }),
+    ],
+    [
+      'an access token that also claims the admin type',
+      () => jwt.signAsync({ sid: 'AAAAAAAAAAAAAAAAAAAAAA', typ: 'admin-session' }, { subject: userStub.admin._id, audience: 'aicg-api', header: { alg: 'HS256', typ: 'at+jwt' } }),
+    ],
+    ['a refresh token', async () => `rt.${userStub.admin._id}.AAAAAAAAAAAAAAAAAAAAAA.${'r'.repeat(43)}`],
     ['a value without the session type', () => jwt.signAsync({}, { subject: userStub.admin._id, audience: ADMIN_SESSION_AUDIENCE })],
     ['an expired session', () => jwt.signAsync({ typ: 'admin-session' }, { subject: userStub.admin._id, audience: ADMIN_SESSION_AUDIENCE, expiresIn: -1 })],
     ['another signature', () => new JwtService({ secret: 'another-secret-that-is-long-enough-too' }).signAsync({ typ: 'admin-session' }, { subject: userStub.admin._id, audience: ADMIN_SESSION_AUDIENCE })],
