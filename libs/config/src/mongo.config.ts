@@ -15,6 +15,10 @@ class MongoEnv {
   /** A list asked for without `limit` (GET /generate-content, GET /content) returns at most this many items, then a Link to the rest. */
   @IntVar('LIST_MAX_ITEMS', 1, 1_000_000)
   LIST_MAX_ITEMS = 10_000;
+
+  /** A library export (GET /content/export) holds at most this many items, newest first, and says so when it stops short. */
+  @IntVar('EXPORT_MAX_ITEMS', 1, 1_000_000)
+  EXPORT_MAX_ITEMS = 10_000;
 }
 
 export const mongoConfig = registerAs('mongo', () => {
@@ -24,6 +28,7 @@ export const mongoConfig = registerAs('mongo', () => {
     serverSelectionTimeoutMs: env.MONGO_SERVER_SELECTION_TIMEOUT_MS,
     queryMaxTimeMs: env.SEARCH_MAX_TIME_MS,
     listMaxItems: env.LIST_MAX_ITEMS,
+    exportMaxItems: env.EXPORT_MAX_ITEMS,
   };
 });
 export type MongoConfig = ReturnType<typeof mongoConfig>;
