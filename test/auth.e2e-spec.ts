@@ -22,11 +22,11 @@ describe('Auth (HTTP through the real app)', () => {
   it('registers, logs in and returns the caller on /auth/me', async () => {
     const registered = await call('POST', '/auth/register', { body: { name: '  Ada Lovelace ', email: ' Ada@Example.COM', password: 'correct horse' } });
     expect(registered.status).toBe(201);
-    expect(registered.body).toEqual({ _id: expect.any(String), name: 'Ada Lovelace', email: 'ada@example.com', token: expect.any(String) });
+    expect(registered.body).toEqual({ _id: expect.any(String), name: 'Ada Lovelace', email: 'ada@example.com', token: expect.any(String), refreshToken: expect.any(String), expiresIn: 604800 });
 
     const login = await call('POST', '/auth/login', { body: { email: 'ADA@example.com', password: 'correct horse' } });
     expect(login.status).toBe(200);
-    expect(login.body).toEqual({ _id: registered.body._id, name: 'Ada Lovelace', email: 'ada@example.com', token: expect.any(String) });
+    expect(login.body).toEqual({ _id: registered.body._id, name: 'Ada Lovelace', email: 'ada@example.com', token: expect.any(String), refreshToken: expect.any(String), expiresIn: 604800 });
 
     const me = await call('GET', '/auth/me', { token: login.body.token });
     expect(me.status).toBe(200);
