@@ -25,6 +25,10 @@ export function testEnv(name: string, overrides: Env = {}): Env {
     AUTH_THROTTLE_ACCOUNT_LIMIT: '100000',
     // Workers of a test serve no metrics unless it asks (several run at once on one host).
     WORKER_METRICS_PORT: '0',
+    // Suites queue many jobs and open many sockets per user; the limits' own tests turn them on.
+    USER_JOBS_PER_MINUTE: '0',
+    USER_JOBS_PER_DAY: '0',
+    MAX_SOCKETS_PER_USER: '0',
     ...overrides,
   };
 }

@@ -31,6 +31,12 @@ class GenerationEnv {
   @IntVar('JOB_RETENTION_MS', 1000) JOB_RETENTION_MS = 30 * 24 * 3600_000;
   /** The retention cleanup runs this often, once across all workers. */
   @IntVar('CLEANUP_INTERVAL_MS', 1000) CLEANUP_INTERVAL_MS = 3600_000;
+  /** Jobs a user may queue in any 60 s (a batch counts each item); 0 = off. */
+  @IntVar('USER_JOBS_PER_MINUTE', 0) USER_JOBS_PER_MINUTE = 10;
+  /** Jobs a user may queue in any 24 h; 0 = off. */
+  @IntVar('USER_JOBS_PER_DAY', 0) USER_JOBS_PER_DAY = 500;
+  /** Tokens a user's jobs may use per UTC day before new ones are refused; 0 = off. */
+  @IntVar('USER_DAILY_TOKEN_BUDGET', 0) USER_DAILY_TOKEN_BUDGET = 0;
 }
 
 export const generationConfig = registerAs('generation', () => {
@@ -55,6 +61,9 @@ export const generationConfig = registerAs('generation', () => {
     reconcileGraceMs: env.RECONCILE_GRACE_MS,
     retentionMs: env.JOB_RETENTION_MS,
     cleanupIntervalMs: env.CLEANUP_INTERVAL_MS,
+    userJobsPerMinute: env.USER_JOBS_PER_MINUTE,
+    userJobsPerDay: env.USER_JOBS_PER_DAY,
+    userDailyTokenBudget: env.USER_DAILY_TOKEN_BUDGET,
   };
 });
 export type GenerationConfig = ReturnType<typeof generationConfig>;

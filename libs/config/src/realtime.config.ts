@@ -6,6 +6,8 @@ class RealtimeEnv {
   @IntVar('NOTIFICATIONS_MAX_PER_USER', 10) NOTIFICATIONS_MAX_PER_USER = 1000;
   @IntVar('SOCKET_MAX_MESSAGE_BYTES', 256) SOCKET_MAX_MESSAGE_BYTES = 4096;
   @IntVar('JOB_DELTA_INTERVAL_MS', 10) JOB_DELTA_INTERVAL_MS = 50;
+  /** Live sockets per user across all API instances; the next handshake is refused. 0 = off. */
+  @IntVar('MAX_SOCKETS_PER_USER', 0) MAX_SOCKETS_PER_USER = 20;
 }
 
 export const realtimeConfig = registerAs('realtime', () => {
@@ -15,6 +17,7 @@ export const realtimeConfig = registerAs('realtime', () => {
     maxEventsPerUser: env.NOTIFICATIONS_MAX_PER_USER,
     maxMessageBytes: env.SOCKET_MAX_MESSAGE_BYTES,
     deltaIntervalMs: env.JOB_DELTA_INTERVAL_MS,
+    maxSocketsPerUser: env.MAX_SOCKETS_PER_USER,
   };
 });
 export type RealtimeConfig = ReturnType<typeof realtimeConfig>;

@@ -21,6 +21,10 @@ import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { GENERATION_QUEUE, MAINTENANCE_QUEUE } from './job.types';
 import { jobModels } from './job.schema';
+import { UserJobLimits } from './limits/user-job-limits';
+import { UsageRecorder } from './usage/usage-recorder.service';
+import { UsageRepository } from './usage/usage.repository';
+import { usageModels } from './usage/usage.schema';
 
 /**
  * The worker's BullMQ connections wait for Redis and reconnect by themselves (no request is waiting on
@@ -46,8 +50,8 @@ function bullConnection(config: RedisConfig): ConnectionOptions {
   return { url: config.url, ...waitForRedis, retryStrategy: reconnectDelay };
 }
 
-const workerServices = [GenerationService, ContentGenerator, JobFinisher, BatchProgress, JobReconciler, JobRetention, JobCancelSignals];
-const workerRepositories = [BatchProgressRepository, JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue];
+const workerServices = [GenerationService, ContentGenerator, JobFinisher, BatchProgress, JobReconciler, JobRetention, JobCancelSignals, UsageRecorder];
+const workerRepositories = [BatchProgressRepository, JobRepository, JobLedgerRepository, JobSlotsRepository, JobQueue, UserJobLimits, UsageRepository];
 
 /** The worker side: run generations (and stop them when cancelled), bring their outcomes home, reconcile, delete past retention. Needs the global RedisModule. */
 @Module({
@@ -56,6 +60,7 @@ const workerRepositories = [BatchProgressRepository, JobRepository, JobLedgerRep
     ConfigModule.forFeature(realtimeConfig),
     ConfigModule.forFeature(redisConfig),
     jobModels,
+    usageModels,
     bullWorkerRoot,
     BullModule.registerQueue({ name: GENERATION_QUEUE }, { name: MAINTENANCE_QUEUE }),
     LlmModule,

@@ -13,3 +13,6 @@ export * from './job.types';
 export * from './jobs.module';
 export * from './jobs.service';
 export * from './queue-board.service';
+export * from './usage/dto/usage.dto';
+export * from './usage/usage.repository';
+export * from './usage/usage.service';

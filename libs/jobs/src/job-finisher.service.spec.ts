@@ -9,6 +9,7 @@ import { JobSlotsRepository } from './job-slots.repository';
 import { processingJobRecord } from './job-record.fixture';
 import { JobRecord, JobRepository } from './job.repository';
 import { JobOutcome } from './job.types';
+import { UsageRecorder } from './usage/usage-recorder.service';
 
 const base = processingJobRecord;
 const jobStub = {
@@ -31,6 +32,7 @@ describe(JobFinisher.name, () => {
   let metrics: jest.Mocked<MetricsService>;
   let batches: jest.Mocked<BatchProgress>;
   let webhooks: jest.Mocked<WebhookEventsService>;
+  let usage: jest.Mocked<UsageRecorder>;
 
   beforeEach(() => {
     jobs = strictMock(JobRepository);
@@ -46,7 +48,58 @@ describe(JobFinisher.name, () => {
     batches.jobEnded.mockResolvedValue();
     webhooks = strictMock(WebhookEventsService);
     webhooks.emit.mockResolvedValue();
-    sut = new JobFinisher(jobs, ledger, slots, events, metrics, batches, webhooks);
+    usage = strictMock(UsageRecorder);
+    usage.recordFinished.mockResolvedValue();
+    sut = new JobFinisher(jobs, ledger, slots, events, metrics, batches, webhooks, usage);
+  });
+
+  it.each([
+    ['completed', jobStub.completed],
+    ['failed', jobStub.failed],
+    ['cancelled', jobStub.cancelled],
+  ] as const)('records the usage of a %s job once its record holds the outcome, before the ledger is done', async (status, job) => {
+    jobs[status === 'completed' ? 'markCompleted' : status === 'failed' ? 'markFailed' : 'markCancelled'].mockResolvedValue(job);
+
+    await sut.finish('job-1', outcomeStub[status]);
+
+    expect(usage.recordFinished).toHaveBeenCalledWith(job);
+    expect(usage.recordFinished.mock.invocationCallOrder[0]).toBeLessThan(ledger.markDone.mock.invocationCallOrder[0]);
+  });
+
+  it('records the usage again on a repeated finish (the recorder counts once), and none for a record that is gone', async () => {
+    jobs.markCompleted.mockResolvedValue(undefined);
+    jobs.findByJobId.mockResolvedValueOnce(jobStub.completed).mockResolvedValueOnce(undefined);
+
+    await sut.finish('job-1', outcomeStub.completed);
+    await sut.finish('job-1', outcomeStub.completed);
+
+    expect(usage.recordFinished).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves the ledger not done when the usage cannot be recorded, so the finish is tried again', async () => {
+    jobs.markCompleted.mockResolvedValue(jobStub.completed);
+    usage.recordFinished.mockRejectedValue(new Error('connection refused'));
+
+    await expect(sut.finish('job-1', outcomeStub.completed)).rejects.toThrow('connection refused');
+
+    expect(ledger.markDone).not.toHaveBeenCalled();
+  });
+
+  it("adds a cancelled job's usage learnt after its cancel to its usage record", async () => {
+    jobs.findByJobId.mockResolvedValue(jobStub.cancelled);
+    const late = { promptTokens: 10, completionTokens: 20, totalTokens: 30, cost: 0.001 };
+
+    await sut.recordCancelledUsage('job-1', late);
+
+    expect(usage.recordFinished).toHaveBeenCalledWith({ ...jobStub.cancelled, usage: late });
+  });
+
+  it('ignores late usage for a job that is not cancelled (an answer won the race)', async () => {
+    jobs.findByJobId.mockResolvedValue(jobStub.completed);
+
+    await sut.recordCancelledUsage('job-1', { promptTokens: 1, completionTokens: 1, totalTokens: 2 });
+
+    expect(usage.recordFinished).not.toHaveBeenCalled();
   });
 
   it('counts the job it finished, with its status, content type and enqueue-to-finish duration', async () => {

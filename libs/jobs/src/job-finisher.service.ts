@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { FINISHED_STATUSES } from '@app/common';
+import { FINISHED_STATUSES, TokenUsage } from '@app/common';
 import { MetricsService } from '@app/metrics';
 import { PubSubService } from '@app/pubsub';
 import { WebhookEventsService } from '@app/webhooks';
@@ -8,6 +8,7 @@ import { JobLedgerRepository } from './job-ledger.repository';
 import { JobRecord, JobRepository } from './job.repository';
 import { JobSlotsRepository } from './job-slots.repository';
 import { JobOutcome } from './job.types';
+import { UsageRecorder } from './usage/usage-recorder.service';
 
 /** Each run of a job (the first, then one per admin retry) announces its end once; the first run's keys are unchanged. */
 function onceKey(job: JobRecord, name: string): string {
@@ -29,6 +30,7 @@ export class JobFinisher {
     private readonly metrics: MetricsService,
     private readonly batches: BatchProgress,
     private readonly webhooks: WebhookEventsService,
+    private readonly usage: UsageRecorder,
   ) {}
 
   /** Returns the finished record; undefined when the record is gone (nothing left to tell anyone). */
@@ -45,9 +47,17 @@ export class JobFinisher {
       await this.emitWebhook(job);
       // A batch job's end counts into its batch once; its last one decides batch_completed.
       await this.batches.jobEnded(job);
+      // Its usage record and its tokens in the owner's day, once (GET /usage, USER_DAILY_TOKEN_BUDGET).
+      await this.usage.recordFinished(job);
     }
     await this.ledger.markDone(jobId);
     return job;
+  }
+
+  /** A cancelled job's usage learnt after its cancel was brought home (the calls the worker finished before it). */
+  async recordCancelledUsage(jobId: string, usage: TokenUsage): Promise<void> {
+    const job = await this.jobs.findByJobId(jobId);
+    if (job?.status === 'cancelled') await this.usage.recordFinished({ ...job, usage });
   }
 
   private store(jobId: string, outcome: JobOutcome): Promise<JobRecord | undefined> {

@@ -24,9 +24,15 @@ import { jobModels } from './job.schema';
 import { JobsService } from './jobs.service';
 import { QueueBoardService } from './queue-board.service';
 import { QueueMetrics } from './queue-metrics.service';
+import { JobRateLimits } from './limits/job-rate-limits.service';
+import { UserJobLimits } from './limits/user-job-limits';
+import { UsageRecorder } from './usage/usage-recorder.service';
+import { UsageRepository } from './usage/usage.repository';
+import { usageModels } from './usage/usage.schema';
+import { UsageService } from './usage/usage.service';
 
-const services = [JobsService, BatchService, BatchProgress, JobSpecs, JobCancellation, JobFinisher, JobCancelSignals, AdminJobsService, QueueMetrics, QueueBoardService];
-const repositories = [BatchRepository, BatchProgressRepository, JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue];
+const services = [JobsService, BatchService, BatchProgress, JobSpecs, JobCancellation, JobFinisher, JobCancelSignals, AdminJobsService, QueueMetrics, QueueBoardService, JobRateLimits, UsageRecorder, UsageService];
+const repositories = [BatchRepository, BatchProgressRepository, JobRepository, AdminJobsRepository, JobSlotsRepository, JobLedgerRepository, IdempotencyRepository, JobQueue, UserJobLimits, UsageRepository];
 
 /** The API side: enqueue, read, save, cancel and delete jobs; admins' queries and retries. Needs the global RedisModule. */
 @Module({
@@ -37,12 +43,13 @@ const repositories = [BatchRepository, BatchProgressRepository, JobRepository, A
     ConfigModule.forFeature(openRouterConfig),
     jobModels,
     batchModels,
+    usageModels,
     ContentModule,
     PubSubModule,
     TemplatesModule,
     WebhooksModule,
   ],
   providers: [...services, ...repositories],
-  exports: [JobsService, BatchService, JobCancellation, AdminJobsService, QueueBoardService],
+  exports: [JobsService, BatchService, JobCancellation, AdminJobsService, QueueBoardService, UsageService, UsageRepository],
 })
 export class JobsModule {}

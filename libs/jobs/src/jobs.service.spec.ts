@@ -1,7 +1,7 @@
 jest.mock('node:timers/promises', () => ({ setTimeout: jest.fn(() => Promise.resolve()) }));
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ContentType } from '@app/common';
+import { ContentType, DomainError } from '@app/common';
 import { GenerationConfig, MongoConfig, OpenRouterConfig } from '@app/config';
 import { TemplatesService } from '@app/templates';
 import { ContentItem, ContentService } from '@app/content';
@@ -13,6 +13,7 @@ import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { JobView } from './job.types';
 import { EnqueueCommand, JobsService } from './jobs.service';
+import { JobRateLimits } from './limits/job-rate-limits.service';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 const DELAY_MS = 60_000;
@@ -61,6 +62,7 @@ describe(JobsService.name, () => {
   let queue: jest.Mocked<JobQueue>;
   let content: jest.Mocked<ContentService>;
   let templates: jest.Mocked<TemplatesService>;
+  let rateLimits: jest.Mocked<JobRateLimits>;
   const config = { delayMs: DELAY_MS, maxActiveJobsPerUser: CAP, reconcileGraceMs: GRACE_MS, maxPromptLength: 10_000 } as GenerationConfig;
 
   beforeEach(() => {
@@ -71,7 +73,10 @@ describe(JobsService.name, () => {
     content = strictMock(ContentService);
     templates = strictMock(TemplatesService);
     const specs = new JobSpecs(templates, config, { allowedModels: ['openai/gpt-4o-mini'] } as OpenRouterConfig);
-    sut = new JobsService(jobs, slots, idempotency, queue, content, specs, config, { listMaxItems: 10_000 } as MongoConfig);
+    rateLimits = strictMock(JobRateLimits);
+    rateLimits.admit.mockResolvedValue();
+    rateLimits.refund.mockResolvedValue();
+    sut = new JobsService(jobs, slots, idempotency, queue, content, specs, rateLimits, config, { listMaxItems: 10_000 } as MongoConfig);
     jest.spyOn(Date, 'now').mockReturnValue(NOW);
     jest.mocked(sleep).mockClear();
   });
@@ -105,6 +110,29 @@ describe(JobsService.name, () => {
       expect(queue.addGeneration).toHaveBeenCalledWith({ jobId, userId, correlationId: 'corr-1' }, DELAY_MS, 1);
       expect(slots.acquire.mock.invocationCallOrder[0]).toBeLessThan(jobs.create.mock.invocationCallOrder[0]);
       expect(jobs.create.mock.invocationCallOrder[0]).toBeLessThan(queue.addGeneration.mock.invocationCallOrder[0]);
+      expect(rateLimits.admit).toHaveBeenCalledWith(userId, jobId, 1);
+      expect(rateLimits.admit.mock.invocationCallOrder[0]).toBeLessThan(slots.acquire.mock.invocationCallOrder[0]);
+      expect(rateLimits.refund).not.toHaveBeenCalled();
+    });
+
+    it('answers RATE_LIMITED past the user\'s window, taking no slot and freeing the key', async () => {
+      const refused = new DomainError('RATE_LIMITED', 'You may queue at most 10 jobs per minute (USER_JOBS_PER_MINUTE); try again in 42 s', { retryAfterSeconds: 42 });
+      rateLimits.admit.mockRejectedValue(refused);
+      idempotency.claim.mockResolvedValue(undefined);
+      idempotency.release.mockResolvedValue();
+      slots.release.mockResolvedValue();
+
+      await expect(sut.enqueue(keyed)).rejects.toBe(refused);
+
+      expect(slots.acquire).not.toHaveBeenCalled();
+      expect(jobs.create).not.toHaveBeenCalled();
+      expect(idempotency.release).toHaveBeenCalledWith(userId, 'order-42', { jobId: expect.any(String), fingerprint: expect.any(String) });
+    });
+
+    it('takes nothing of the window for a request that fails validation', async () => {
+      await expect(sut.enqueue({ ...command, prompt: '' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+
+      expect(rateLimits.admit).not.toHaveBeenCalled();
     });
 
     it('uses the job id as correlation id when the request has none', async () => {
@@ -264,6 +292,7 @@ describe(JobsService.name, () => {
         );
         expect(slots.release).toHaveBeenCalledTimes(1);
         expect(slots.release).toHaveBeenCalledWith(userId, slots.acquire.mock.calls[0][1]);
+        expect(rateLimits.refund).toHaveBeenCalledWith(userId, slots.acquire.mock.calls[0][1], 1);
         expect(jobs.create).not.toHaveBeenCalled();
       });
     });
@@ -296,6 +325,7 @@ describe(JobsService.name, () => {
         const jobId = createdJobId();
         expect(jobs.delete).toHaveBeenCalledWith(jobId);
         expect(slots.release).toHaveBeenCalledWith(userId, jobId);
+        expect(rateLimits.refund).toHaveBeenCalledWith(userId, jobId, 1);
         expect(idempotency.release).toHaveBeenCalledWith(userId, 'order-42', { jobId, fingerprint: expect.any(String) });
       });
 

@@ -9,6 +9,7 @@ import { IdempotencyClaim, IdempotencyRepository } from './idempotency.repositor
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { JobSlotsRepository } from './job-slots.repository';
+import { JobRateLimits } from './limits/job-rate-limits.service';
 import { fingerprintOf, JobAsk, JobSpecs } from './job-spec';
 import { JobView } from './job.types';
 
@@ -55,13 +56,15 @@ export class JobsService {
     private readonly queue: JobQueue,
     private readonly content: ContentService,
     private readonly specs: JobSpecs,
+    private readonly rateLimits: JobRateLimits,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
     @Inject(mongoConfig.KEY) private readonly mongo: MongoConfig,
   ) {}
 
   /**
-   * Command: claim the Idempotency-Key and a slot in Redis, write the record (the one database write),
-   * then queue it. A queue that refuses leaves no job, slot or claim behind.
+   * Command: claim the Idempotency-Key, the user's rate windows (RATE_LIMITED beyond) and a slot in Redis,
+   * write the record (the one database write), then queue it. A queue that refuses leaves no job, slot,
+   * window entry or claim behind.
    */
   async enqueue(command: EnqueueCommand): Promise<EnqueueResult> {
     const key = this.idempotencyKeyOf(command);
@@ -73,11 +76,13 @@ export class JobsService {
       if (earlier) return this.replayClaim(command, claim, earlier);
     }
     const undo = async () => {
+      await this.rateLimits.refund(command.userId, jobId, 1);
       await this.slots.release(command.userId, jobId);
       if (key) await this.idempotency.release(command.userId, key, claim);
     };
     let place: number;
     try {
+      await this.rateLimits.admit(command.userId, jobId, 1);
       place = await this.acquireSlot(command.userId, jobId);
     } catch (error) {
       await undo().catch(() => undefined);

@@ -2,6 +2,8 @@ import { ClientEventName, PubSubEnvelope, StoredNotification } from './client-ev
 import { ClientSessionsService } from './client-sessions.service';
 import { NotificationsService } from './notifications.service';
 import { PubSubListener, PubSubSubscriber } from './pubsub-subscriber.service';
+import { RedisConnection } from '@app/common';
+import { RealtimeConfig, RedisConfig } from '@app/config';
 import { strictMock } from '@app/testing';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
@@ -40,7 +42,7 @@ describe(ClientSessionsService.name, () => {
     notifications = strictMock(NotificationsService);
     subscriber = fakeSubscriber();
     sent = [];
-    sut = new ClientSessionsService(subscriber, notifications);
+    sut = new ClientSessionsService(subscriber, notifications, {} as RedisConnection, { prefix: '{test}' } as RedisConfig, { maxSocketsPerUser: 0 } as RealtimeConfig);
     sut.start(sender);
   });
 
@@ -48,7 +50,7 @@ describe(ClientSessionsService.name, () => {
     expect(() => sut.start(sender)).toThrow(/already started/);
     expect(subscriber.listen).toHaveBeenCalledTimes(1);
     expect(subscriber.listen).toHaveBeenCalledWith(sut);
-    expect(() => new ClientSessionsService(subscriber, notifications).open(userId, 'socket-1')).toThrow(/not started/);
+    expect(() => new ClientSessionsService(subscriber, notifications, {} as RedisConnection, { prefix: '{test}' } as RedisConfig, { maxSocketsPerUser: 0 } as RealtimeConfig).open(userId, 'socket-1')).toThrow(/not started/);
   });
 
   it('replays the missed completions of a client without lastEventId, then delivers live events of its user only', async () => {

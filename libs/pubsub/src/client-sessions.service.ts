@@ -1,8 +1,11 @@
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import { RedisConnection } from '@app/common';
+import { realtimeConfig, RealtimeConfig, redisConfig, RedisConfig } from '@app/config';
 import { ClientSender, ClientSession } from './client-session';
 import { PubSubEnvelope } from './client-events';
 import { MissedQuery, NotificationsService } from './notifications.service';
 import { PubSubListener, PubSubSubscriber } from './pubsub-subscriber.service';
+import { SEAT_HEARTBEAT_MS, SocketSeats } from './socket-seats';
 import { streamIdTime } from './stream-id';
 
 const MAX_CLOCK_SKEW_MS = 60_000;
@@ -25,17 +28,53 @@ export class ClientSessionsService implements PubSubListener, BeforeApplicationS
   private readonly cursorWrites = new Map<string, Promise<void>>();
   private sender?: ClientSender;
   private stopping = false;
+  /** MAX_SOCKETS_PER_USER across instances; undefined when it is 0 (off). */
+  private readonly seats?: SocketSeats;
+  private heartbeat?: NodeJS.Timeout;
 
   constructor(
     private readonly subscriber: PubSubSubscriber,
     private readonly notifications: NotificationsService,
-  ) {}
+    @Inject(RedisConnection) redis: RedisConnection,
+    @Inject(redisConfig.KEY) redisOptions: RedisConfig,
+    @Inject(realtimeConfig.KEY) realtime: RealtimeConfig,
+  ) {
+    if (realtime.maxSocketsPerUser > 0) this.seats = new SocketSeats(redis, redisOptions.prefix, realtime.maxSocketsPerUser);
+  }
+
+  /** Live sockets a user may hold across all instances (0 = no limit). */
+  get maxSocketsPerUser(): number {
+    return this.seats?.max ?? 0;
+  }
+
+  /**
+   * Before a socket of `userId` connects: takes one of the user's MAX_SOCKETS_PER_USER seats, false at the
+   * cap. Redis unreachable: admitted (a limit that cannot be checked does not lock users out).
+   */
+  async admit(userId: string, clientId: string): Promise<boolean> {
+    if (!this.seats) return true;
+    try {
+      return await this.seats.take(userId, clientId);
+    } catch (error) {
+      this.logger.warn(`Could not count the sockets of user ${userId} (${(error as Error).message}); admitting`);
+      return true;
+    }
+  }
+
+  /** The socket admitted for `userId` is gone (connected or not): its seat is free. */
+  async release(userId: string, clientId: string): Promise<void> {
+    await this.seats?.release(userId, clientId).catch((error: Error) => this.logger.warn(`Could not free a socket seat of user ${userId}: ${error.message}`));
+  }
 
   /** Subscribes this process to pubsub; sessions send through `sender`. Called once, by the gateway at its init. */
   start(sender: ClientSender): void {
     if (this.sender) throw new Error('ClientSessionsService is already started');
     this.sender = sender;
     this.subscriber.listen(this);
+    if (this.seats) {
+      this.heartbeat = setInterval(() => void this.refreshSeats(), SEAT_HEARTBEAT_MS);
+      this.heartbeat.unref();
+    }
   }
 
   /**
@@ -77,9 +116,16 @@ export class ClientSessionsService implements PubSubListener, BeforeApplicationS
   /** Stops live delivery and saves every session's cursor while Redis is still connected. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.heartbeat);
     this.subscriber.stop();
-    for (const sessions of [...this.sessions.values()]) for (const session of [...sessions]) this.close(session);
-    await Promise.all(this.cursorWrites.values());
+    const seats: Promise<void>[] = [];
+    for (const sessions of [...this.sessions.values()]) {
+      for (const session of [...sessions]) {
+        this.close(session);
+        seats.push(this.release(session.userId, session.clientId));
+      }
+    }
+    await Promise.all([...this.cursorWrites.values(), ...seats]);
   }
 
   /** An event published by any process: to the sessions of its user on this process. */
@@ -122,6 +168,13 @@ export class ClientSessionsService implements PubSubListener, BeforeApplicationS
         this.logger.warn(`Replay for user ${session.userId} failed (${(error as Error).message}); retrying in ${delayMs} ms`);
         await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
       }
+    }
+  }
+
+  /** Keeps the seats of this instance's sockets alive; an instance that dies stops, and its seats expire. */
+  private async refreshSeats(): Promise<void> {
+    for (const [userId, sessions] of this.sessions) {
+      await this.seats?.refresh(userId, [...sessions].map((session) => session.clientId)).catch((error: Error) => this.logger.warn(`Could not refresh the socket seats of user ${userId}: ${error.message}`));
     }
   }
 

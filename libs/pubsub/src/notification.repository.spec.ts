@@ -9,7 +9,7 @@ import { createSubscriberConnection, PubSubConnection } from './pubsub-redis.pro
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const prefix = '{test}';
-const realtime: RealtimeConfig = { replayWindowMs: 60_000, maxEventsPerUser: 500, maxMessageBytes: 4096, deltaIntervalMs: 50 };
+const realtime: RealtimeConfig = { replayWindowMs: 60_000, maxEventsPerUser: 500, maxMessageBytes: 4096, deltaIntervalMs: 50, maxSocketsPerUser: 20 };
 
 function fakeRedis() {
   return {

@@ -6,7 +6,7 @@ import { NotificationsService } from './notifications.service';
 import { strictMock } from '@app/testing';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
-const realtime: RealtimeConfig = { replayWindowMs: 86_400_000, maxEventsPerUser: 1000, maxMessageBytes: 4096, deltaIntervalMs: 50 };
+const realtime: RealtimeConfig = { replayWindowMs: 86_400_000, maxEventsPerUser: 1000, maxMessageBytes: 4096, deltaIntervalMs: 50, maxSocketsPerUser: 20 };
 
 const eventStub = {
   status: (id: string): StoredNotification => ({ id, event: 'job_status', payload: { jobId: `job-${id}`, status: 'processing', attempt: 1 } }),

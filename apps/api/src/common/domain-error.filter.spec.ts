@@ -50,6 +50,7 @@ describe(DomainErrorFilter.name, () => {
       ['TEMPLATE_LIMIT_REACHED', 409],
       ['WEBHOOK_LIMIT_REACHED', 409],
       ['TOO_MANY_ACTIVE_JOBS', 429],
+      ['RATE_LIMITED', 429],
       ['IDEMPOTENCY_CONFLICT', 422],
       ['IDEMPOTENCY_IN_PROGRESS', 409],
       ['INVALID_ARGUMENT', 400],
@@ -121,6 +122,27 @@ describe(DomainErrorFilter.name, () => {
       expect(reply.header).toHaveBeenCalledWith('Retry-After', '5');
       expect(reply.status).toHaveBeenCalledWith(503);
       expect(reply.send).toHaveBeenCalledTimes(1);
+    });
+
+    it('sets Retry-After and the RateLimit headers (whole seconds) from a RATE_LIMITED error, keeping its details in the body', () => {
+      const details = { limit: 10, remaining: 0, resetSeconds: 41.2, retryAfterSeconds: 41.2, window: 'minute' };
+
+      sut.catch(new DomainError('RATE_LIMITED', 'You may queue 10 jobs per minute', details), host);
+
+      expect(reply.header.mock.calls).toEqual([
+        ['Retry-After', '42'],
+        ['RateLimit-Limit', '10'],
+        ['RateLimit-Remaining', '0'],
+        ['RateLimit-Reset', '42'],
+      ]);
+      expect(reply.status).toHaveBeenCalledWith(429);
+      expect(reply.send).toHaveBeenCalledWith({ statusCode: 429, error: 'RATE_LIMITED', message: 'You may queue 10 jobs per minute', ...details });
+    });
+
+    it('sets only Retry-After on a RATE_LIMITED error without a window (the daily token budget)', () => {
+      sut.catch(new DomainError('RATE_LIMITED', 'You used your 100 tokens for today', { retryAfterSeconds: 3600 }), host);
+
+      expect(reply.header.mock.calls).toEqual([['Retry-After', '3600']]);
     });
   });
 });

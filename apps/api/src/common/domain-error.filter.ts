@@ -18,6 +18,7 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   JOB_FINISHED: HttpStatus.CONFLICT,
   JOB_NOT_FAILED: HttpStatus.CONFLICT,
   TOO_MANY_ACTIVE_JOBS: HttpStatus.TOO_MANY_REQUESTS,
+  RATE_LIMITED: HttpStatus.TOO_MANY_REQUESTS,
   IDEMPOTENCY_CONFLICT: HttpStatus.UNPROCESSABLE_ENTITY,
   IDEMPOTENCY_IN_PROGRESS: HttpStatus.CONFLICT,
   INVALID_ARGUMENT: HttpStatus.BAD_REQUEST,
@@ -43,6 +44,7 @@ export class DomainErrorFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<{ status(code: number): { send(body: unknown): void }; header(name: string, value: string): void }>();
     const body = this.toBody(error);
     if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) reply.header('Retry-After', '5');
+    if (error instanceof DomainError && error.code === 'RATE_LIMITED') setRateLimitHeaders(reply, error.details);
     reply.status(body.statusCode).send(body);
   }
 
@@ -64,6 +66,18 @@ export class DomainErrorFilter implements ExceptionFilter {
     this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' };
   }
+}
+
+/** Retry-After and the IETF draft's RateLimit-Limit / -Remaining / -Reset (seconds) from a RATE_LIMITED error's details. */
+function setRateLimitHeaders(reply: { header(name: string, value: string): void }, details: Record<string, unknown> = {}): void {
+  const seconds = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) ? String(Math.max(0, Math.ceil(value))) : undefined);
+  const headers: [string, string | undefined][] = [
+    ['Retry-After', seconds(details.retryAfterSeconds)],
+    ['RateLimit-Limit', seconds(details.limit)],
+    ['RateLimit-Remaining', seconds(details.remaining)],
+    ['RateLimit-Reset', seconds(details.resetSeconds)],
+  ];
+  for (const [name, value] of headers) if (value !== undefined) reply.header(name, value);
 }
 
 function fromHttpException(error: HttpException): ErrorBody {

@@ -7,6 +7,8 @@ import { MetricsService } from '@app/metrics';
 import { ClientEventMap, ClientEventMeta, ClientEventName, ClientSender, ClientSession, ClientSessionsService, parseStreamId } from '@app/pubsub';
 
 export const AUTHENTICATION_ERROR = 'Authentication error';
+/** The connect_error of a handshake past MAX_SOCKETS_PER_USER. */
+export const tooManySocketsError = (max: number): string => `Too many connections: at most ${max} sockets per user`;
 /** setTimeout's limit; a later expiry is reached in several steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -51,10 +53,12 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
   afterInit(server: ClientServer): void {
     // A middleware refusal reaches the client as connect_error with this message.
     server.use((socket, next) => {
-      this.authenticate(socket as ClientSocket).then(
-        () => next(),
-        (error: Error) => next(error),
-      );
+      this.authenticate(socket as ClientSocket)
+        .then(() => this.admit(socket as ClientSocket))
+        .then(
+          () => next(),
+          (error: Error) => next(error),
+        );
     });
     this.sessions.start(this);
     this.auth.onUserChanged((change) => void this.disconnectEnded(change));
@@ -71,6 +75,12 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
     this.metrics.socketDisconnected();
     clearTimeout(socket.data.expiryTimer);
     if (socket.data.session) this.sessions.close(socket.data.session);
+    void this.sessions.release(socket.data.user.id, socket.id);
+  }
+
+  /** One of the user's MAX_SOCKETS_PER_USER seats, across instances; refused with its own connect_error. */
+  private async admit(socket: ClientSocket): Promise<void> {
+    if (!(await this.sessions.admit(socket.data.user.id, socket.id))) throw new Error(tooManySocketsError(this.sessions.maxSocketsPerUser));
   }
 
   private async authenticate(socket: ClientSocket): Promise<void> {

@@ -1,3 +1,4 @@
+import { DomainError } from '@app/common';
 import { GenerationConfig, OpenRouterConfig } from '@app/config';
 import { TemplatesService } from '@app/templates';
 import { strictMock } from '@app/testing';
@@ -11,6 +12,7 @@ import { JobView } from '../job.types';
 import { BatchProgressRepository } from './batch-progress.repository';
 import { BatchRepository } from './batch.repository';
 import { BatchService, CreateBatchCommand } from './batch.service';
+import { JobRateLimits } from '../limits/job-rate-limits.service';
 
 const userId = '64b7f0c2a1b2c3d4e5f60718';
 const items = [
@@ -32,6 +34,7 @@ describe(BatchService.name, () => {
   let idempotency: jest.Mocked<IdempotencyRepository>;
   let queue: jest.Mocked<JobQueue>;
   let cancellation: jest.Mocked<JobCancellation>;
+  let rateLimits: jest.Mocked<JobRateLimits>;
   const config = { delayMs: 0, maxPromptLength: 4000, maxBatchItems: 3, maxBatchJobsPerUser: 10 } as GenerationConfig;
 
   beforeEach(() => {
@@ -43,7 +46,10 @@ describe(BatchService.name, () => {
     queue = strictMock(JobQueue);
     cancellation = strictMock(JobCancellation);
     const specs = new JobSpecs(strictMock(TemplatesService), config, { allowedModels: [] } as unknown as OpenRouterConfig);
-    sut = new BatchService(batches, progress, jobs, slots, idempotency, queue, specs, cancellation, config);
+    rateLimits = strictMock(JobRateLimits);
+    rateLimits.admit.mockResolvedValue();
+    rateLimits.refund.mockResolvedValue();
+    sut = new BatchService(batches, progress, jobs, slots, idempotency, queue, specs, cancellation, rateLimits, config);
   });
 
   const acceptEverything = () => {
@@ -62,6 +68,9 @@ describe(BatchService.name, () => {
     expect(created.jobs.map((job) => job.index)).toEqual([0, 1]);
     const jobIds = created.jobs.map((job) => job.jobId);
     expect(slots.acquireBatch).toHaveBeenCalledWith(userId, jobIds, 10);
+    // Each item counts in the user's rate windows, taken before the slots.
+    expect(rateLimits.admit).toHaveBeenCalledWith(userId, created.batchId, 2);
+    expect(rateLimits.admit.mock.invocationCallOrder[0]).toBeLessThan(slots.acquireBatch.mock.invocationCallOrder[0]);
     expect(jobs.create).toHaveBeenCalledWith(expect.objectContaining({ jobId: jobIds[1], batchId: created.batchId, batchIndex: 1, contentType: 'Social Media Caption', options: { platform: 'x' } }));
     expect(queue.addGenerations).toHaveBeenCalledWith(
       [
@@ -86,6 +95,18 @@ describe(BatchService.name, () => {
       }),
     );
     // Strict mocks: no slot, claim, record or queue call was made.
+    expect(rateLimits.admit).not.toHaveBeenCalled();
+  });
+
+  it('answers RATE_LIMITED for a batch past the window, taking no slot and giving the key back', async () => {
+    const refused = new DomainError('RATE_LIMITED', 'A batch of 2 jobs would take you past 10 jobs per minute', { retryAfterSeconds: 30 });
+    rateLimits.admit.mockRejectedValue(refused);
+    idempotency.claim.mockResolvedValue(undefined);
+    idempotency.release.mockResolvedValue();
+
+    await expect(sut.create({ ...command, idempotencyKey: 'k0' })).rejects.toBe(refused);
+    expect(slots.acquireBatch).not.toHaveBeenCalled();
+    expect(idempotency.release).toHaveBeenCalledTimes(1);
   });
 
   it('refuses a body that is not { items } or holds too many', async () => {
@@ -102,6 +123,8 @@ describe(BatchService.name, () => {
     await expect(sut.create({ ...command, idempotencyKey: 'k1' })).rejects.toEqual(domainError('TOO_MANY_ACTIVE_JOBS', { details: { limit: 10, cap: 'MAX_BATCH_JOBS_PER_USER' } }));
     expect(idempotency.claim).toHaveBeenCalledWith(userId, 'batch/k1', expect.any(Object));
     expect(idempotency.release).toHaveBeenCalledTimes(1);
+    // The window entries go back: the batch was not queued.
+    expect(rateLimits.refund).toHaveBeenCalledWith(userId, rateLimits.admit.mock.calls[0][1], 2);
   });
 
   it('undoes everything when the queue refuses the batch: records, batch, progress, slots and claim', async () => {
@@ -120,6 +143,7 @@ describe(BatchService.name, () => {
     expect(batches.delete).toHaveBeenCalledTimes(1);
     expect(progress.forget).toHaveBeenCalledTimes(1);
     expect(idempotency.release).toHaveBeenCalledTimes(1);
+    expect(rateLimits.refund).toHaveBeenCalledWith(userId, rateLimits.admit.mock.calls[0][1], 2);
   });
 
   it('answers a retry with a claimed key with the first batch, and another body with 422', async () => {

@@ -13,6 +13,7 @@ import { JobCancellation } from '../job-cancellation.service';
 import { JobQueue } from '../job.queue';
 import { JobRepository } from '../job.repository';
 import { JobSlotsRepository } from '../job-slots.repository';
+import { JobRateLimits } from '../limits/job-rate-limits.service';
 import { fingerprintOf, JobSpec, JobSpecs } from '../job-spec';
 import { JobView, UNFINISHED_STATUSES } from '../job.types';
 import { BatchExportRow, toCsv, toExportRow } from './batch-export';
@@ -77,7 +78,7 @@ interface Detail {
 
 /**
  * Batches of generation jobs (POST /generate-content/batch): all items are checked before anything is
- * taken, then the Idempotency-Key, batch slots for every job (MAX_BATCH_JOBS_PER_USER, all or none),
+ * taken, then the Idempotency-Key, the user's rate windows (each item counts; all or none), batch slots for every job (MAX_BATCH_JOBS_PER_USER, all or none),
  * the records and one atomic queue add; a failure on the way undoes all of it. Each job's priority is its
  * place among its owner's unfinished jobs, so a batch is served in turn with other users' jobs.
  */
@@ -94,6 +95,7 @@ export class BatchService {
     private readonly queue: JobQueue,
     private readonly specs: JobSpecs,
     private readonly cancellation: JobCancellation,
+    private readonly rateLimits: JobRateLimits,
     @Inject(generationConfig.KEY) private readonly config: GenerationConfig,
   ) {}
 
@@ -113,7 +115,9 @@ export class BatchService {
       const earlier = await this.idempotency.claim(command.userId, claimKey, claim);
       if (earlier) return this.replayClaim(command.userId, claim, earlier);
     }
+    // Gives back the window entries and the key: nothing of this request was queued.
     const undoClaim = async () => {
+      await this.rateLimits.refund(command.userId, batchId, specs.length);
       if (claimKey) await this.idempotency.release(command.userId, claimKey, claim);
     };
     const releaseSlots = async () => {
@@ -122,6 +126,7 @@ export class BatchService {
 
     let places: number[] | undefined;
     try {
+      await this.rateLimits.admit(command.userId, batchId, specs.length);
       places = await this.slots.acquireBatch(command.userId, jobIds, this.config.maxBatchJobsPerUser);
     } catch (error) {
       await undoClaim().catch(() => undefined);

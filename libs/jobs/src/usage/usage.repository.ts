@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { InjectModel } from '@nestjs/mongoose';
+import { Model, Types } from 'mongoose';
+import { parseObjectId, unlessDuplicateKey } from '@app/common';
+import { UsageRecord } from './usage.schema';
+
+export type NewUsageRecord = Omit<UsageRecord, '_id' | 'userId'> & { recordId: string; userId: string };
+
+/** One day's sums for one model. */
+export interface UsageRow {
+  day: string;
+  model: string;
+  jobs: number;
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cost: number;
+}
+
+/** Usage records, one per finished job run; inserted once (`_id`), summed per day and model. */
+@Injectable()
+export class UsageRepository {
+  constructor(@InjectModel(UsageRecord.name) private readonly records: Model<UsageRecord>) {}
+
+  /** False when the run was recorded before (a repeated finish): the unique _id holds on FerretDB too. */
+  async insert(record: NewUsageRecord): Promise<boolean> {
+    const { recordId, userId, ...rest } = record;
+    const inserted = await unlessDuplicateKey(() => this.records.create({ ...rest, _id: recordId, userId: new Types.ObjectId(userId) }));
+    return inserted !== undefined;
+  }
+
+  /** A cancelled run's usage learnt after it was recorded (the worker's calls that finished before the cancel). */
+  async setUsage(recordId: string, usage: Pick<UsageRecord, 'promptTokens' | 'completionTokens' | 'totalTokens' | 'cost'>): Promise<void> {
+    await this.records.updateOne({ _id: recordId }, { $set: usage });
+  }
+
+  /** Sums per day and model of the user's records from `from` to `to` (UTC days, inclusive). */
+  async sums(userId: string, from: string, to: string): Promise<UsageRow[]> {
+    const owner = parseObjectId(userId);
+    if (!owner) return [];
+    const rows = await this.records.aggregate<{ _id: { day: string; model: string } } & Omit<UsageRow, 'day' | 'model'>>([
+      { $match: { userId: owner, day: { $gte: from, $lte: to } } },
+      {
+        $group: {
+          _id: { day: '$day', model: '$model' },
+          jobs: { $sum: 1 },
+          promptTokens: { $sum: '$promptTokens' },
+          completionTokens: { $sum: '$completionTokens' },
+          totalTokens: { $sum: '$totalTokens' },
+          cost: { $sum: '$cost' },
+        },
+      },
+    ]);
+    return rows.map(({ _id, ...sums }) => ({ day: _id.day, model: _id.model, ...sums }));
+  }
+
+  /** For account deletion: every record of the user. Returns how many went. */
+  async deleteAllOf(userId: string): Promise<number> {
+    const owner = parseObjectId(userId);
+    if (!owner) return 0;
+    return (await this.records.deleteMany({ userId: owner })).deletedCount;
+  }
+}
