@@ -360,6 +360,71 @@ describe(AuthService.name, () => {
     });
   });
 
+  describe('account deletion', () => {
+    const caller = { id: userStub.active._id, email: 'ada@example.com', name: 'Ada Lovelace', role: 'user' as const, sessionId: SESSION_ID };
+    const deleting = { ...userStub.active, status: 'inactive' as const, deletingAt: since };
+
+    it('checks the password, marks the account deleting, makes every instance forget it and ends the other sessions', async () => {
+      users.findByIdWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+      users.markDeleting.mockResolvedValue(true);
+      cache.invalidate.mockResolvedValue();
+      sessions.endAll.mockResolvedValue();
+
+      await sut.beginAccountDeletion(caller, 'correct horse');
+
+      expect(passwords.verify).toHaveBeenCalledWith('correct horse', HASH);
+      expect(users.markDeleting).toHaveBeenCalledWith(caller.id, expect.any(Date));
+      expect(cache.invalidate).toHaveBeenCalledWith(caller.id);
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, SESSION_ID);
+    });
+
+    it('answers FORBIDDEN "password is incorrect" to a wrong password, changing nothing', async () => {
+      users.findByIdWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(false);
+
+      await expect(sut.beginAccountDeletion(caller, 'wrong')).rejects.toMatchObject(domainError('FORBIDDEN', 'password is incorrect'));
+      expect(users.markDeleting).not.toHaveBeenCalled();
+      expect(sessions.endAll).not.toHaveBeenCalled();
+    });
+
+    it('finishes with the session records, the user record, then revokes every session and tells every instance', async () => {
+      sessions.deleteRecordsOf.mockResolvedValue();
+      users.delete.mockResolvedValue();
+      sessions.endAll.mockResolvedValue();
+      cache.invalidate.mockResolvedValue();
+
+      await sut.finishAccountDeletion(caller.id);
+
+      expect(sessions.deleteRecordsOf).toHaveBeenCalledWith(caller.id);
+      expect(users.delete).toHaveBeenCalledWith(caller.id);
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id);
+      expect(users.delete.mock.invocationCallOrder[0]).toBeLessThan(sessions.endAll.mock.invocationCallOrder[0]);
+      expect(cache.invalidate).toHaveBeenCalledWith(caller.id);
+    });
+
+    it("accepts the token of an account being deleted only when asked to (DELETE /auth/me's repeat)", async () => {
+      jwt.verifyAsync.mockResolvedValue(newToken());
+      revocations.isRevoked.mockReturnValue(false);
+      notCached();
+      users.findById.mockResolvedValue(deleting);
+      sessions.touch.mockReturnValue();
+
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+      await expect(sut.verifyToken(TOKEN, { allowDeleting: true })).resolves.toMatchObject({ id: caller.id, sessionId: SESSION_ID });
+      expect(cache.remember).not.toHaveBeenCalled();
+    });
+
+    it('refuses, even when asked, the token of an inactive account that is not being deleted', async () => {
+      jwt.verifyAsync.mockResolvedValue(newToken());
+      revocations.isRevoked.mockReturnValue(false);
+      notCached();
+      users.findById.mockResolvedValue(userStub.inactive);
+
+      await expect(sut.verifyToken(TOKEN, { allowDeleting: true })).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired token'));
+    });
+  });
+
   describe('changePassword', () => {
     const caller = { id: userStub.active._id, email: 'ada@example.com', name: 'Ada Lovelace', role: 'user' as const, sessionId: SESSION_ID };
 

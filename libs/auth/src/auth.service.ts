@@ -106,6 +106,33 @@ export class AuthService {
     await this.sessions.endAll(caller.id, caller.sessionId);
   }
 
+  /**
+   * The first step of deleting the caller's account: checks the password (FORBIDDEN when wrong), then marks the
+   * account deleting and inactive, so every instance refuses its tokens and sockets at once, and ends every other
+   * session. The caller's own session stays, so an interrupted deletion can be repeated with the same token
+   * (only DELETE /auth/me accepts it: `verifyToken(token, { allowDeleting: true })`); the password is checked
+   * again on a repeat, against the hash kept until the very end.
+   */
+  async beginAccountDeletion(caller: AuthUser, password: string): Promise<void> {
+    const user = await this.users.findByIdWithHash(caller.id);
+    if (!user || !(await this.passwords.verify(password, user.passwordHash))) throw new DomainError('FORBIDDEN', 'password is incorrect');
+    if (!(await this.users.markDeleting(caller.id, new Date()))) throw new DomainError('UNAUTHENTICATED', 'User not found');
+    await this.cache.invalidate(caller.id);
+    await this.sessions.endAll(caller.id, caller.sessionId);
+  }
+
+  /**
+   * The last step of an account's deletion, after all its data went: the session records, the user record, then
+   * every session (the caller's too) is revoked on every instance. Revoked session ids and the user's
+   * tokensValidAfter stay in Redis one access-token lifetime, as for any logout (ids only).
+   */
+  async finishAccountDeletion(userId: string): Promise<void> {
+    await this.sessions.deleteRecordsOf(userId);
+    await this.users.delete(userId);
+    await this.sessions.endAll(userId);
+    await this.cache.invalidate(userId);
+  }
+
   async me(userId: string): Promise<UserRecord> {
     const user = await this.activeUser(userId);
     if (!user) throw new DomainError('UNAUTHENTICATED', 'User not found');
@@ -151,7 +178,7 @@ export class AuthService {
    * The checks for REST (JwtAuthGuard) and sockets alike: signature, pinned algorithm, expiry, the token's
    * kind, its session not ended, an active user. No database read and no Redis round trip in the steady state.
    */
-  async verifyToken(token: string): Promise<VerifiedToken> {
+  async verifyToken(token: string, options: { allowDeleting?: boolean } = {}): Promise<VerifiedToken> {
     let decoded: { header: { typ?: unknown }; payload: JwtPayload };
     try {
       decoded = await this.jwt.verifyAsync(token, { algorithms: [JWT_ALGORITHM], complete: true });
@@ -162,7 +189,7 @@ export class AuthService {
     if (!identity) throw invalidToken();
     const revoked = this.revocations.isRevoked(identity);
     if (revoked === true || (revoked !== false && (await revoked))) throw invalidToken();
-    const user = await this.activeUser(identity.userId);
+    const user = (await this.activeUser(identity.userId)) ?? (options.allowDeleting ? await this.deletingUser(identity.userId) : undefined);
     if (!user) throw invalidToken();
     if (identity.sessionId) this.sessions.touch(identity.sessionId);
     const { exp, iat } = decoded.payload;
@@ -186,6 +213,12 @@ export class AuthService {
     if (!user || user.status !== 'active') return undefined;
     this.cache.remember(user, version);
     return user;
+  }
+
+  /** A user whose account is being deleted (never cached: only DELETE /auth/me asks). */
+  private async deletingUser(userId: string): Promise<UserRecord | undefined> {
+    const user = await this.users.findById(userId);
+    return user?.deletingAt ? user : undefined;
   }
 
   private roleFor(email: string): UserRole {

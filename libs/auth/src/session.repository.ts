@@ -33,6 +33,11 @@ export class SessionRepository {
     await this.sessions.updateMany({ _id: mongoose.trusted({ $in: ids }) }, { $set: { endedAt } });
   }
 
+  /** Removes every session record of the user (an account's deletion); a scan, since FerretDB indexes `_id` alone. */
+  async deleteAllOf(userId: string): Promise<number> {
+    return (await this.sessions.deleteMany({ userId })).deletedCount;
+  }
+
   /** The records of these ids that belong to `userId` and have not ended (the owner is checked here, not in the filter). */
   async findLive(userId: string, ids: string[]): Promise<SessionRecord[]> {
     if (ids.length === 0) return [];

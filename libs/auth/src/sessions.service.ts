@@ -136,6 +136,11 @@ export class SessionsService {
     await this.announceEnded(userId, ended, Date.now());
   }
 
+  /** Command: removes the user's session records (an account's deletion; Redis state is ended by endAll). */
+  async deleteRecordsOf(userId: string): Promise<void> {
+    await this.records.deleteAllOf(userId);
+  }
+
   /** Query: the user's live sessions, most recently used first. */
   async list(userId: string, currentSessionId: string | undefined): Promise<SessionView[]> {
     const records = await this.records.findLive(userId, await this.store.liveSessionIds(userId));

@@ -16,6 +16,8 @@ export interface UserRecord {
   role: UserRole;
   createdAt: Date;
   updatedAt: Date;
+  /** Set while the account is being deleted (it is inactive then). */
+  deletingAt?: Date;
 }
 
 /** A point in the newest-first order: list users strictly after it. */
@@ -41,11 +43,11 @@ export class UserRepository {
     return user ? { ...toRecord(user), passwordHash: user.passwordHash } : undefined;
   }
 
-  /** False when there is no such user. */
+  /** False when there is no such user, or its account is being deleted (it stays inactive until it is gone). */
   async setStatus(id: string, status: User['status']): Promise<boolean> {
     const objectId = parseObjectId(id);
     if (!objectId) return false;
-    return (await this.users.updateOne({ _id: objectId }, { $set: { status } })).matchedCount > 0;
+    return (await this.users.updateOne({ _id: objectId, deletingAt: mongoose.trusted({ $exists: false }) }, { $set: { status } })).matchedCount > 0;
   }
 
   /** The renamed user, or undefined when there is no such user. */
@@ -72,6 +74,22 @@ export class UserRepository {
   async setRole(id: string, role: UserRole): Promise<void> {
     const objectId = parseObjectId(id);
     if (objectId) await this.users.updateOne({ _id: objectId }, { $set: { role } });
+  }
+
+  /** Deactivates the account and notes when its deletion began (kept as it was on a repeat); false when there is no such user. */
+  async markDeleting(id: string, at: Date): Promise<boolean> {
+    const objectId = parseObjectId(id);
+    if (!objectId) return false;
+    const user = await this.users.findById(objectId, { deletingAt: 1 }).lean();
+    if (!user) return false;
+    await this.users.updateOne({ _id: objectId }, { $set: { status: 'inactive', deletingAt: user.deletingAt ?? at } });
+    return true;
+  }
+
+  /** Removes the user record (the last step of an account's deletion). */
+  async delete(id: string): Promise<void> {
+    const objectId = parseObjectId(id);
+    if (objectId) await this.users.deleteOne({ _id: objectId });
   }
 
   async findById(id: string): Promise<UserRecord | undefined> {
@@ -121,6 +139,7 @@ function toRecord(user: User & { _id: unknown }): UserRecord {
     role: user.role ?? 'user',
     createdAt: user.createdAt,
     updatedAt: user.updatedAt,
+    ...(user.deletingAt ? { deletingAt: user.deletingAt } : {}),
   };
 }
 

@@ -24,6 +24,10 @@ export class User {
   @Prop({ type: String, required: true, enum: USER_ROLES, default: 'user' })
   role!: UserRole;
 
+  /** Set when the account's deletion began: the account is inactive and only DELETE /auth/me may finish it. */
+  @Prop({ type: Date })
+  deletingAt?: Date;
+
   createdAt!: Date;
   updatedAt!: Date;
 }

@@ -103,6 +103,12 @@ export class ContentRepository {
     return result.deletedCount === 1;
   }
 
+  /** Every item of the user (an account's deletion); returns how many went. */
+  async deleteAllOf(userId: string): Promise<number> {
+    const owner = parseObjectId(userId);
+    return owner ? (await this.contents.deleteMany({ userId: owner })).deletedCount : 0;
+  }
+
   private async isOwnedBy(userId: string, id: Types.ObjectId): Promise<boolean> {
     const content = await this.contents.findOne({ _id: id }, { userId: 1 }).lean();
     return content !== null && isOwner(content.userId, userId);

@@ -58,6 +58,11 @@ export class ContentService {
     return { id: id.toLowerCase() };
   }
 
+  /** Command: the user's whole library goes (an account's deletion); returns how many items. */
+  removeAllOf(userId: string): Promise<number> {
+    return this.contents.deleteAllOf(userId);
+  }
+
   /**
    * Saves a completed job's text (one of its variants) to its owner's library. Idempotent and safe under
    * races: one item per job and variant, so only one insert wins; every other call gets that same item with `created: false`.

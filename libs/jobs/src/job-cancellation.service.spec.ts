@@ -1,6 +1,9 @@
 import { DomainError } from '@app/common';
 import { strictMock } from '@app/testing';
+import { BatchProgressRepository } from './batch/batch-progress.repository';
+import { BatchRepository } from './batch/batch.repository';
 import { JobCancellation, JobCancelSignals } from './job-cancellation.service';
+import { JobSlotsRepository } from './job-slots.repository';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
 import { processingJobRecord } from './job-record.fixture';
@@ -36,6 +39,9 @@ describe(JobCancellation.name, () => {
   let queue: jest.Mocked<JobQueue>;
   let finisher: jest.Mocked<JobFinisher>;
   let signals: jest.Mocked<JobCancelSignals>;
+  let batches: jest.Mocked<BatchRepository>;
+  let batchProgress: jest.Mocked<BatchProgressRepository>;
+  let slots: jest.Mocked<JobSlotsRepository>;
 
   beforeEach(() => {
     jobs = strictMock(JobRepository);
@@ -43,7 +49,61 @@ describe(JobCancellation.name, () => {
     queue = strictMock(JobQueue);
     finisher = strictMock(JobFinisher);
     signals = strictMock(JobCancelSignals);
-    sut = new JobCancellation(jobs, ledger, queue, finisher, signals);
+    batches = strictMock(BatchRepository);
+    batchProgress = strictMock(BatchProgressRepository);
+    slots = strictMock(JobSlotsRepository);
+    sut = new JobCancellation(jobs, ledger, queue, finisher, signals, batches, batchProgress, slots);
+  });
+
+  describe('deleteAllOf', () => {
+    it('cancels the unfinished jobs, waits until no worker holds one, then deletes records, queue entries and ledgers', async () => {
+      jobs.listOwnedIds
+        .mockResolvedValueOnce([
+          { jobId: 'done', status: 'completed', correlationId: 'c1' },
+          { jobId: 'open', status: 'processing', correlationId: 'c2' },
+        ])
+        .mockResolvedValueOnce([]);
+      ledger.settleCancelled.mockResolvedValue({ status: 'cancelled' } as JobOutcome);
+      signals.send.mockResolvedValue();
+      queue.removeJobs.mockResolvedValue(1);
+      finisher.finish.mockResolvedValue(undefined as never);
+      queue.stateOf.mockResolvedValueOnce('completed').mockResolvedValueOnce('active').mockResolvedValueOnce('completed');
+      jobs.deleteMany.mockResolvedValue(2);
+      ledger.forget.mockResolvedValue(2);
+
+      await expect(sut.deleteAllOf('user-1')).resolves.toBe(2);
+
+      expect(ledger.settleCancelled).toHaveBeenCalledTimes(1);
+      expect(ledger.settleCancelled).toHaveBeenCalledWith('open');
+      expect(signals.send).toHaveBeenCalledWith('open');
+      expect(queue.stateOf).toHaveBeenCalledTimes(3);
+      expect(jobs.deleteMany).toHaveBeenCalledWith(['done', 'open']);
+      expect(queue.removeJobs).toHaveBeenLastCalledWith(['done', 'open']);
+      expect(ledger.forget).toHaveBeenCalledWith(['done', 'open']);
+    });
+
+    it('answers DEPENDENCY_UNAVAILABLE and deletes nothing when a worker still holds a job after the timeout', async () => {
+      jobs.listOwnedIds.mockResolvedValueOnce([{ jobId: 'held', status: 'completed', correlationId: 'c' }]);
+      queue.stateOf.mockResolvedValue('active');
+
+      await expect(sut.deleteAllOf('user-1', 0)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+      expect(jobs.deleteMany).not.toHaveBeenCalled();
+    });
+  });
+
+  describe('deleteBatchesOf', () => {
+    it("forgets every batch's progress, deletes the records and the user's slots", async () => {
+      batches.idsOf.mockResolvedValue(['b1', 'b2']);
+      batchProgress.forget.mockResolvedValue();
+      batches.deleteMany.mockResolvedValue(2);
+      slots.forgetUser.mockResolvedValue();
+
+      await expect(sut.deleteBatchesOf('user-1')).resolves.toBe(2);
+      expect(batchProgress.forget).toHaveBeenCalledWith('b1');
+      expect(batchProgress.forget).toHaveBeenCalledWith('b2');
+      expect(batches.deleteMany).toHaveBeenCalledWith(['b1', 'b2']);
+      expect(slots.forgetUser).toHaveBeenCalledWith('user-1');
+    });
   });
 
   describe('cancel', () => {

@@ -1,8 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createRedisClient, DomainError, FINISHED_STATUSES, JobStatus, RedisClient, RedisConnection } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
+import { BatchProgressRepository } from './batch/batch-progress.repository';
+import { BatchRepository } from './batch/batch.repository';
 import { JobFinisher } from './job-finisher.service';
 import { JobLedgerRepository } from './job-ledger.repository';
+import { JobSlotsRepository } from './job-slots.repository';
 import { JobQueue } from './job.queue';
 import { JobRecord, JobRepository } from './job.repository';
 import { JobOutcome } from './job.types';
@@ -15,6 +19,12 @@ export interface CancelledJob {
 export interface DeletedJob {
   id: string;
 }
+
+/** Jobs read and deleted per round of an account's deletion. */
+const ERASE_BATCH_SIZE = 200;
+/** Cancels sent at once. */
+const ERASE_CONCURRENCY = 10;
+const STOP_POLL_MS = 100;
 
 /** The channel every worker listens on for cancels: a plain PUBLISH reaches every subscriber, on a Redis Cluster too. */
 export function jobCancelChannel(prefix: string): string {
@@ -79,6 +89,9 @@ export class JobCancellation {
     private readonly queue: JobQueue,
     private readonly finisher: JobFinisher,
     private readonly signals: JobCancelSignals,
+    private readonly batches: BatchRepository,
+    private readonly batchProgress: BatchProgressRepository,
+    private readonly slots: JobSlotsRepository,
   ) {}
 
   /**
@@ -108,6 +121,56 @@ export class JobCancellation {
     await this.ledger.forget([jobId]);
     this.logger.log({ msg: 'job deleted', jobId, correlationId: job.correlationId });
     return { id: jobId };
+  }
+
+  /**
+   * Command (an account's deletion): cancels every unfinished job of the user, waits until no worker holds
+   * one (the cancel signal aborts its provider call within milliseconds), then deletes the records, their
+   * BullMQ entries and their ledgers, batch by batch until none is left. Idempotent: a repeat after an
+   * outage finishes the rest. DEPENDENCY_UNAVAILABLE when a worker did not let go within `stopTimeoutMs`.
+   */
+  async deleteAllOf(userId: string, stopTimeoutMs = 15_000): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const jobs = await this.jobs.listOwnedIds(userId, ERASE_BATCH_SIZE);
+      if (jobs.length === 0) return deleted;
+      const open = jobs.filter((job) => !isFinished(job.status));
+      for (let start = 0; start < open.length; start += ERASE_CONCURRENCY) {
+        await Promise.all(open.slice(start, start + ERASE_CONCURRENCY).map((job) => this.cancelUnfinished(job.jobId, job.correlationId)));
+      }
+      const jobIds = jobs.map((job) => job.jobId);
+      // An active entry is locked: its worker must end it (with the cancel) before it can be removed.
+      await this.waitUntilReleased(jobIds, stopTimeoutMs);
+      await this.jobs.deleteMany(jobIds);
+      await this.queue.removeJobs(jobIds);
+      await this.ledger.forget(jobIds);
+      deleted += jobIds.length;
+      this.logger.log({ msg: 'jobs of a deleted account removed', userId, jobs: jobIds.length });
+    }
+  }
+
+  /**
+   * Command (an account's deletion, after deleteAllOf): the user's batch records, their progress in Redis, and
+   * the user's slots, normal and batch, with their entry in the set of slot holders. Idempotent.
+   */
+  async deleteBatchesOf(userId: string): Promise<number> {
+    const batchIds = await this.batches.idsOf(userId);
+    for (const batchId of batchIds) await this.batchProgress.forget(batchId);
+    await this.batches.deleteMany(batchIds);
+    await this.slots.forgetUser(userId);
+    return batchIds.length;
+  }
+
+  private async waitUntilReleased(jobIds: string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let held = jobIds;
+    for (;;) {
+      const states = await Promise.all(held.map((jobId) => this.queue.stateOf(jobId)));
+      held = held.filter((_, index) => states[index] === 'active');
+      if (held.length === 0) return;
+      if (Date.now() >= deadline) throw new DomainError('DEPENDENCY_UNAVAILABLE', `${held.length} job(s) are still stopping; repeat the request`);
+      await sleep(STOP_POLL_MS);
+    }
   }
 
   /**

@@ -125,6 +125,12 @@ export class JobSlotsRepository {
     return slots;
   }
 
+  /** Drops the user's slots, normal and batch, and the user from the set of slot holders (an account's deletion, after its jobs went). */
+  async forgetUser(userId: string): Promise<void> {
+    await this.redis.del(this.key(userId), this.batchKey(userId));
+    await this.redis.srem(this.users, userId);
+  }
+
   /** Every user that holds a slot (read in pages, so a large set does not block Redis). */
   async usersWithSlots(): Promise<string[]> {
     const users = new Set<string>();

@@ -102,6 +102,19 @@ export class JobRepository {
     await this.jobs.deleteOne({ _id: jobId });
   }
 
+  /** Up to `limit` of the owner's jobs, any status (an account's deletion reads them batch by batch). */
+  async listOwnedIds(userId: string, limit: number): Promise<Pick<JobRecord, 'jobId' | 'status' | 'correlationId'>[]> {
+    const owner = parseObjectId(userId);
+    if (!owner) return [];
+    const jobs = await this.jobs.find({ userId: owner }, { status: 1, correlationId: 1 }).limit(limit).lean();
+    return jobs.map((job) => ({ jobId: String(job._id), status: job.status, correlationId: job.correlationId ?? String(job._id) }));
+  }
+
+  async deleteMany(jobIds: string[]): Promise<number> {
+    if (jobIds.length === 0) return 0;
+    return (await this.jobs.deleteMany({ _id: mongoose.trusted({ $in: jobIds }) })).deletedCount;
+  }
+
   /** queued|processing → processing, with the number of the provider call about to start; undefined when finished or gone. */
   async markProcessing(jobId: string, attempts: number): Promise<JobRecord | undefined> {
     return this.transition(jobId, UNFINISHED_STATUSES, { status: 'processing', attempts }, { error: 1 });

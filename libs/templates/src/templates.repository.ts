@@ -47,6 +47,12 @@ export class TemplatesRepository {
     return template ? toView(template) : undefined;
   }
 
+  /** Every template of the user (an account's deletion); returns how many went. */
+  async deleteAllOf(userId: string): Promise<number> {
+    const owner = parseObjectId(userId);
+    return owner ? (await this.templates.deleteMany({ userId: owner })).deletedCount : 0;
+  }
+
   async delete(id: string): Promise<boolean> {
     const templateId = parseObjectId(id);
     if (!templateId) return false;

@@ -62,6 +62,11 @@ export class TemplatesService {
     return { id: owned._id };
   }
 
+  /** Command: every template of the user goes (an account's deletion); returns how many. */
+  removeAllOf(userId: string): Promise<number> {
+    return this.templates.deleteAllOf(userId);
+  }
+
   /**
    * The prompt of template `templateId` (built-in or the caller's own) with `variables` substituted, for
    * POST /generate-content. INVALID_ARGUMENT naming `templateId` when it names no such template (another

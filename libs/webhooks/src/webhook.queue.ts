@@ -12,6 +12,10 @@ export const WEBHOOK_BACKOFF_TYPE = 'webhook';
 /** Finished entries stay this long, so a repeated event (a retried finisher) is still dropped by its jobId. */
 const KEEP = { removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 50_000 } };
 
+/** Every state an entry may be in, and how many entries are read at a time when looking for a user's. */
+const ENTRY_STATES = ['wait', 'prioritized', 'delayed', 'waiting-children', 'active', 'completed', 'failed'] as const;
+const SCAN_PAGE = 500;
+
 /** BullMQ ids may not hold ':' (event ids do), so ids are digests of what they stand for. */
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 40);
@@ -53,6 +57,28 @@ export class WebhookQueue implements OnApplicationShutdown {
   async addDelivery(payload: WebhookJobMap['deliver']): Promise<void> {
     const jobId = deliveryJobId(payload.eventId, payload.webhookId);
     await this.bounded(this.queue.add('deliver', payload, { jobId, attempts: this.config.maxAttempts, backoff: { type: WEBHOOK_BACKOFF_TYPE }, ...KEEP }));
+  }
+
+  /**
+   * Removes every entry of the user's (events and deliveries, in any state) and returns how many went; the
+   * ids of those still active (locked by a worker, which finishes them) are returned as `held`.
+   */
+  async removeEntriesOf(userId: string): Promise<{ removed: number; held: string[] }> {
+    const ids: string[] = [];
+    for (const state of ENTRY_STATES) {
+      for (let start = 0; ; start += SCAN_PAGE) {
+        const page = await this.queue.getJobs([state], start, start + SCAN_PAGE - 1, true);
+        for (const job of page) if (job?.id && (job.data as { userId?: unknown } | undefined)?.userId === userId) ids.push(job.id);
+        if (page.length < SCAN_PAGE) break;
+      }
+    }
+    let removed = 0;
+    const held: string[] = [];
+    for (const id of new Set(ids)) {
+      if ((await this.queue.remove(id)) === 1) removed++;
+      else if ((await this.queue.getJobState(id)) === 'active') held.push(id);
+    }
+    return { removed, held };
   }
 
   // BullMQ waits for a first connection indefinitely; the caller must hear "unavailable" instead.

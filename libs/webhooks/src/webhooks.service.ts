@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
 import { DomainError } from '@app/common';
 import { webhooksConfig, WebhooksConfig } from '@app/config';
@@ -94,6 +95,23 @@ export class WebhooksService {
     const webhooks = await this.webhooks.list(userId);
     for (const webhook of webhooks) await this.remove(userId, webhook._id);
     return webhooks.length;
+  }
+
+  /**
+   * Removes the user's entries from the webhooks queue (events not yet fanned out, deliveries not yet or no
+   * longer tried), waiting up to `timeoutMs` for those a worker holds; DEPENDENCY_UNAVAILABLE when one is still
+   * held then. Run after removeAllOf: a delivery taken meanwhile finds its endpoint gone and sends nothing.
+   */
+  async purgeQueuedOf(userId: string, timeoutMs = 15_000): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let removed = 0;
+    for (;;) {
+      const pass = await this.queue.removeEntriesOf(userId);
+      removed += pass.removed;
+      if (pass.held.length === 0) return removed;
+      if (Date.now() >= deadline) throw new DomainError('DEPENDENCY_UNAVAILABLE', 'Webhook deliveries are still running; repeat the request');
+      await sleep(200);
+    }
   }
 
   /** A new secret; the old one keeps signing (a second signature) for 24 h, so receivers can switch over. */

@@ -99,6 +99,13 @@ export class ChangePasswordDto {
   newPassword!: string;
 }
 
+export class DeleteAccountDto {
+  @ApiProperty({ description: "The account's current password" })
+  @MaxBytes(PASSWORD_MAX_BYTES)
+  @IsString()
+  password!: string;
+}
+
 export class SessionDto {
   @ApiProperty() id!: string;
   @ApiPropertyOptional({ description: 'The User-Agent of the sign-in (capped)' }) userAgent?: string;

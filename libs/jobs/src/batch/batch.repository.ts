@@ -55,6 +55,18 @@ export class BatchRepository {
     return batches.map(toRecord);
   }
 
+  /** The ids of every batch of the user (an account's deletion). */
+  async idsOf(userId: string): Promise<string[]> {
+    const owner = parseObjectId(userId);
+    if (!owner) return [];
+    return (await this.batches.find({ userId: owner }, { _id: 1 }).lean()).map((batch) => String(batch._id));
+  }
+
+  async deleteMany(batchIds: string[]): Promise<number> {
+    if (batchIds.length === 0) return 0;
+    return (await this.batches.deleteMany({ _id: mongoose.trusted({ $in: batchIds }) })).deletedCount;
+  }
+
   async delete(batchId: string): Promise<void> {
     await this.batches.deleteOne({ _id: batchId });
   }
