@@ -49,9 +49,11 @@ describe('README promises: generation jobs', () => {
       // The stand-in waited 300 ms before answering: the duration covers the provider call.
       expect(stopped.durationMs).toBeGreaterThanOrEqual(300);
 
-      stub.enqueue({ kind: 'stream', text: 'cut short', finishReason: 'length' });
+      // An outline that keeps its contract (three sections), so no repair request replaces it.
+      const cutShort = '# Cut\n## One\n- a\n## Two\n- b\n## Three\n- c';
+      stub.enqueue({ kind: 'stream', text: cutShort, finishReason: 'length' });
       const cut = await finished(api, user, await enqueue(api, user, 'cut answer'));
-      expect(cut).toMatchObject({ status: 'completed', generatedContent: 'cut short', finishReason: 'length' });
+      expect(cut).toMatchObject({ status: 'completed', generatedContent: cutShort, finishReason: 'length' });
       expect(cut.durationMs).toEqual(expect.any(Number));
     });
   });

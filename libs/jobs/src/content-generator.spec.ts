@@ -62,7 +62,9 @@ describe(ContentGenerator.name, () => {
   it('sends a broken answer back once, adds the repair usage and keeps the repaired answer', async () => {
     const options: GenerationOptions = { platform: 'x' };
     const job = jobWith({ contentType: 'Social Media Caption', options });
-    llm.generate.mockResolvedValueOnce(answer(['x'.repeat(300)], usageOf(5, 0.01))).mockResolvedValueOnce(answer(['Short and sweet #launch'], usageOf(3, 0.02), { durationMs: 4 }));
+    llm.generate
+      .mockResolvedValueOnce(answer(['x'.repeat(300)], usageOf(5, 0.01), { finishReason: 'length' }))
+      .mockResolvedValueOnce(answer(['Short and sweet #launch'], usageOf(3, 0.02), { durationMs: 4 }));
 
     const result = await sut.generate(job, { correlationId: 'corr-1', onUsage });
 
@@ -80,6 +82,8 @@ describe(ContentGenerator.name, () => {
       validation: { ok: true, problems: [] },
       usage: { promptTokens: 8, completionTokens: 8, totalTokens: 16, cost: 0.03 },
       durationMs: 14,
+      // Why the kept answer ended, not the replaced one.
+      finishReason: 'stop',
     });
     expect(result).not.toHaveProperty('variants');
     expect(onUsage.mock.calls).toEqual([[usageOf(5, 0.01)], [usageOf(3, 0.02)]]);

@@ -18,7 +18,7 @@ export interface GenerateOptions {
  * content type's output contract, and an answer that breaks it sent back once for repair. The answer is
  * kept either way; `validation` says whether it keeps the contract.
  */
-type Answer = { text: string; check: OutputCheck };
+type Answer = { text: string; check: OutputCheck; finishReason?: string };
 
 @Injectable()
 export class ContentGenerator {
@@ -35,7 +35,7 @@ export class ContentGenerator {
 
     const answers: Answer[] = [];
     for (const text of first.texts) {
-      const answer = { text, check: checkOutput(job.contentType, text, jobOptions) };
+      const answer: Answer = { text, check: checkOutput(job.contentType, text, jobOptions), finishReason: first.finishReason };
       answers.push(answer.check.ok ? answer : await this.repair(job, answer, calls, options));
     }
 
@@ -52,7 +52,8 @@ export class ContentGenerator {
       model: first.model,
       usage: sumUsage(calls.map((call) => call.usage)),
       durationMs: calls.reduce((sum, call) => sum + call.durationMs, 0),
-      finishReason: first.finishReason,
+      // Why the kept first answer ended: the repair's reason when it was repaired.
+      finishReason: main.finishReason,
       generationId: first.generationId,
     };
   }
@@ -74,11 +75,11 @@ export class ContentGenerator {
       });
       calls.push(repaired);
       this.report(repaired, options);
-      return { text: repaired.text, check: checkOutput(job.contentType, repaired.text, jobOptions) };
+      return { text: repaired.text, check: checkOutput(job.contentType, repaired.text, jobOptions), finishReason: repaired.finishReason };
     } catch (error) {
       if (options.signal?.aborted) throw error;
       this.logger.warn({ msg: 'repair request failed; keeping the answer as it was', jobId: job.jobId, correlationId: options.correlationId, error: (error as Error).message });
-      return { text: answer.text, check: { ...answer.check, problems: [...answer.check.problems, 'the request to fix these problems failed'] } };
+      return { ...answer, check: { ...answer.check, problems: [...answer.check.problems, 'the request to fix these problems failed'] } };
     }
   }
 
