@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model, Types } from 'mongoose';
+import mongoose, { Model, Types } from 'mongoose';
 import { parseObjectId, unlessDuplicateKey } from '@app/common';
 import { UsageRecord } from './usage.schema';
 
@@ -34,24 +34,29 @@ export class UsageRepository {
     await this.records.updateOne({ _id: recordId }, { $set: usage });
   }
 
-  /** Sums per day and model of the user's records from `from` to `to` (UTC days, inclusive). */
+  /**
+   * Sums per day and model of the user's records from `from` to `to` (UTC days, inclusive), added up here
+   * from a streamed read: FerretDB v1's $group fills only its first accumulator (the others come back 0).
+   */
   async sums(userId: string, from: string, to: string): Promise<UsageRow[]> {
     const owner = parseObjectId(userId);
     if (!owner) return [];
-    const rows = await this.records.aggregate<{ _id: { day: string; model: string } } & Omit<UsageRow, 'day' | 'model'>>([
-      { $match: { userId: owner, day: { $gte: from, $lte: to } } },
-      {
-        $group: {
-          _id: { day: '$day', model: '$model' },
-          jobs: { $sum: 1 },
-          promptTokens: { $sum: '$promptTokens' },
-          completionTokens: { $sum: '$completionTokens' },
-          totalTokens: { $sum: '$totalTokens' },
-          cost: { $sum: '$cost' },
-        },
-      },
-    ]);
-    return rows.map(({ _id, ...sums }) => ({ day: _id.day, model: _id.model, ...sums }));
+    const rows = new Map<string, UsageRow>();
+    const records = this.records
+      .find({ userId: owner, day: mongoose.trusted({ $gte: from, $lte: to }) }, { _id: 0, day: 1, model: 1, promptTokens: 1, completionTokens: 1, totalTokens: 1, cost: 1 })
+      .lean()
+      .cursor();
+    for await (const record of records) {
+      const key = `${record.day} ${record.model}`;
+      let row = rows.get(key);
+      if (!row) rows.set(key, (row = { day: record.day, model: record.model, jobs: 0, promptTokens: 0, completionTokens: 0, totalTokens: 0, cost: 0 }));
+      row.jobs++;
+      row.promptTokens += record.promptTokens;
+      row.completionTokens += record.completionTokens;
+      row.totalTokens += record.totalTokens;
+      row.cost += record.cost;
+    }
+    return [...rows.values()];
   }
 
   /** For account deletion: every record of the user. Returns how many went. */
