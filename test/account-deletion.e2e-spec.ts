@@ -225,6 +225,7 @@ describe('Account deletion and export', () => {
     expect(exported.templates.map((template: { _id: string }) => template._id)).toEqual(footprint.templateIds);
     expect(exported.webhooks).toEqual([expect.objectContaining({ _id: footprint.webhookIds[0], url: receiver.url })]);
     expect(exported.batches.map((entry: { batchId: string }) => entry.batchId)).toEqual([batch.body.batchId]);
+    expect(exported.usage).toEqual([expect.objectContaining({ day: new Date().toISOString().slice(0, 10), jobs: 1 })]);
 
     expect(text).not.toMatch(/passwordHash|\$2[aby]\$/);
     expect(text).not.toMatch(/whsec_|"secret"/);
@@ -294,5 +295,25 @@ describe('Account deletion and export', () => {
     expect((await call(other.token, 'GET', '/notifications')).body).toBeDefined();
     const fresh = await enqueue(other.token, 'other: still works');
     await until(other.token, fresh, 'completed');
+  });
+
+  it('finishes a deletion that was cut short: the marked account is refused everywhere, and DELETE /auth/me with the same token and password completes it', async () => {
+    const user = await registerUser(api.url, 'Interrupted');
+    const footprint = await populate(user, 'interrupted');
+    // What an outage right after the first step leaves: the account marked deleting and inactive, its data all there.
+    await database.db!.collection('users').updateOne({ _id: new mongoose.Types.ObjectId(user.id) }, { $set: { status: 'inactive', deletingAt: new Date() } });
+    // As AuthService does after its write: every instance forgets the cached user.
+    await redis.publish(`${env.REDIS_PREFIX}:user-changed`, user.id);
+    await waitFor(async () => ((await call(user.token, 'GET', '/auth/me')).status === 401 ? true : undefined), 'the marked account to be refused');
+    expect((await http(api.url, 'POST', '/auth/login', { body: { email: user.email, password: user.password } })).status).toBe(403);
+    expect((await call(user.token, 'GET', '/auth/me/export')).status).toBe(401);
+
+    expect((await call(user.token, 'DELETE', '/auth/me', { password: 'not-the-password' })).status).toBe(403);
+    expect((await call(user.token, 'DELETE', '/auth/me', { password: user.password })).status).toBe(204);
+
+    const gone = idsOf(footprint);
+    expect(await documentsNaming(gone)).toEqual([]);
+    expect(await keysNaming(gone, keptByDesign)).toEqual([]);
+    expect((await call(user.token, 'DELETE', '/auth/me', { password: user.password })).status).toBe(401);
   });
 });

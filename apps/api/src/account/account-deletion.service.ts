@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AuthService, AuthUser } from '@app/auth';
 import { ContentService } from '@app/content';
-import { JobCancellation } from '@app/jobs';
+import { JobCancellation, UsageRepository } from '@app/jobs';
 import { TemplatesService } from '@app/templates';
 import { WebhooksService } from '@app/webhooks';
 import { UserKeysRepository } from './user-keys.repository';
@@ -11,6 +11,7 @@ export interface DeletionReport {
   webhooks: number;
   jobs: number;
   batches: number;
+  usageRecords: number;
   webhookQueueEntries: number;
   libraryItems: number;
   templates: number;
@@ -24,7 +25,7 @@ export interface DeletionReport {
  * Order: the password, then the account is marked deleting and inactive (every instance refuses its tokens and
  * drops its sockets at once; no new jobs or sessions) and its other sessions end; webhooks go before the jobs
  * are cancelled, so the cancels announce nothing to them; jobs are cancelled, waited for until no worker holds
- * one, then deleted with their BullMQ entries and ledgers; then batches and slots, what is left in the webhooks
+ * one, then deleted with their BullMQ entries and ledgers; then batches and slots, usage records, what is left in the webhooks
  * queue, library, templates, everything under the user's Redis tag, and last the session and user records.
  *
  * Every step is idempotent. An outage half-way answers 503 and leaves the account inactive and marked: a repeated
@@ -38,6 +39,7 @@ export class AccountDeletion {
   constructor(
     private readonly auth: AuthService,
     private readonly jobs: JobCancellation,
+    private readonly usage: UsageRepository,
     private readonly content: ContentService,
     private readonly templates: TemplatesService,
     private readonly webhooks: WebhooksService,
@@ -51,12 +53,14 @@ export class AccountDeletion {
     const webhooks = await this.webhooks.removeAllOf(userId);
     const jobs = await this.jobs.deleteAllOf(userId);
     const batches = await this.jobs.deleteBatchesOf(userId);
+    // After the jobs: cancelling one writes its usage record.
+    const usageRecords = await this.usage.deleteAllOf(userId);
     const webhookQueueEntries = await this.webhooks.purgeQueuedOf(userId);
     const libraryItems = await this.content.removeAllOf(userId);
     const templates = await this.templates.removeAllOf(userId);
     const redisKeys = await this.userKeys.deleteAll(userId);
     await this.auth.finishAccountDeletion(userId);
-    const report = { webhooks, jobs, batches, webhookQueueEntries, libraryItems, templates, redisKeys };
+    const report = { webhooks, jobs, batches, usageRecords, webhookQueueEntries, libraryItems, templates, redisKeys };
     this.logger.log({ msg: 'account deleted', userId, ...report });
     return report;
   }

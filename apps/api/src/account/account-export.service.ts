@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { Injectable } from '@nestjs/common';
 import { AuthService, AuthUser } from '@app/auth';
 import { ContentService } from '@app/content';
-import { BatchService, JobsService } from '@app/jobs';
+import { BatchService, JobsService, UsageRepository } from '@app/jobs';
 import { TemplatesService } from '@app/templates';
 import { WebhooksService } from '@app/webhooks';
 
@@ -17,7 +17,7 @@ export interface AccountExport {
 
 /**
  * GET /auth/me/export: everything the account holds, as one JSON object written while it is read. The small
- * parts (profile, sessions, templates, webhooks, batches) come first; jobs and library items are streamed page
+ * parts (profile, sessions, templates, webhooks, batches, usage per day and model) come first; jobs and library items are streamed page
  * by page, so a large account never sits in memory whole. No password hash, token hash or webhook secret is
  * ever read here: each part comes through the query that serves the API's own answers.
  */
@@ -27,6 +27,7 @@ export class AccountExportService {
     private readonly auth: AuthService,
     private readonly jobs: JobsService,
     private readonly batches: BatchService,
+    private readonly usage: UsageRepository,
     private readonly content: ContentService,
     private readonly templates: TemplatesService,
     private readonly webhooks: WebhooksService,
@@ -42,6 +43,8 @@ export class AccountExportService {
       templates: (await this.templates.list(caller.id)).filter((template) => !template.builtIn),
       webhooks: await this.webhooks.list(caller.id),
       batches: await this.batches.list(caller.id),
+      // Per UTC day and model, as GET /usage sums them, over every day there is.
+      usage: await this.usage.sums(caller.id, '0000-01-01', '9999-12-31'),
     };
     return { filename: `account-export-${now.toISOString().slice(0, 10)}.json`, stream: Readable.from(chunked(this.body(caller.id, head)), { objectMode: false }) };
   }
