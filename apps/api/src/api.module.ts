@@ -9,6 +9,7 @@ import { MetricsModule } from '@app/metrics';
 import { TemplatesModule } from '@app/templates';
 import { TracingModule } from '@app/tracing';
 import { WebhooksModule } from '@app/webhooks';
+import { AccountModule } from './account/account.module';
 import { AdminSessionController } from './admin/admin-session.controller';
 import { AdminController } from './admin/admin.controller';
 import { AuthThrottleModule } from './auth/auth-throttle.module';
@@ -23,9 +24,10 @@ import { MetricsController } from './metrics/metrics.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { RealtimeModule } from './realtime/realtime.module';
 import { TemplatesController } from './templates/templates.controller';
+import { UsageController } from './usage/usage.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
-const controllers = [AuthController, HealthController, ContentController, BatchGenerateController, GenerateContentController, BatchesController, NotificationsController, AdminController, AdminSessionController, MetricsController, TemplatesController, WebhooksController];
+const controllers = [AuthController, HealthController, ContentController, BatchGenerateController, GenerateContentController, BatchesController, NotificationsController, AdminController, AdminSessionController, MetricsController, TemplatesController, WebhooksController, UsageController];
 
 @Module({
   imports: [
@@ -44,6 +46,7 @@ const controllers = [AuthController, HealthController, ContentController, BatchG
     JobsModule,
     WebhooksModule,
     RealtimeModule,
+    AccountModule,
   ],
   controllers,
 })
