@@ -263,10 +263,12 @@ describe(GenerationService.name, () => {
       ledger.read.mockResolvedValue({ done: false, attempts: 1, outcome: cancelledOutcome });
       finisher.finish.mockResolvedValue(jobStub.cancelled);
       jobs.recordCancelledUsage.mockResolvedValue(true);
+      finisher.recordCancelledUsage.mockResolvedValue();
 
       expect(await sut.deliver(payload, { signal })).toEqual({ action: 'done' });
 
       expect(finisher.finish).toHaveBeenCalledWith('job-1', cancelledOutcome);
+      expect(finisher.recordCancelledUsage).toHaveBeenCalledWith('job-1', usageStub);
       expect(jobs.recordCancelledUsage).toHaveBeenCalledWith('job-1', usageStub);
       expect(jobs.recordCancelledUsage.mock.invocationCallOrder[0]).toBeGreaterThan(finisher.finish.mock.invocationCallOrder[0]);
       expect(ledger.countVerdict).not.toHaveBeenCalled();
@@ -298,6 +300,7 @@ describe(GenerationService.name, () => {
       ledger.settle.mockResolvedValue(cancelledOutcome);
       finisher.finish.mockResolvedValue(jobStub.cancelled);
       jobs.recordCancelledUsage.mockResolvedValue(true);
+      finisher.recordCancelledUsage.mockResolvedValue();
 
       expect(await sut.deliver(payload)).toEqual({ action: 'done' });
 

@@ -139,7 +139,11 @@ export class GenerationService {
   private async endCancelled(payload: GeneratePayload, outcome: JobOutcome | undefined, usage: TokenUsage | undefined): Promise<Verdict> {
     // No outcome: the job was deleted after its cancel, its ledger with it.
     const verdict = outcome ? await this.bringHome(payload, outcome) : DONE;
-    if (outcome?.status === 'cancelled' && usage) await this.jobs.recordCancelledUsage(payload.jobId, usage);
+    if (outcome?.status === 'cancelled' && usage) {
+      await this.jobs.recordCancelledUsage(payload.jobId, usage);
+      // Its usage record and the owner's daily tokens too: the cancel was brought home before this usage was known.
+      await this.finisher.recordCancelledUsage(payload.jobId, usage);
+    }
     this.logger.log({ msg: 'delivery stopped: the job was cancelled', jobId: payload.jobId, correlationId: payload.correlationId, usage });
     return verdict;
   }

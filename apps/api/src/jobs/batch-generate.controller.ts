@@ -23,7 +23,7 @@ export class BatchGenerateController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried POST with the same key and body returns the first batch' })
   @ApiResponse({ status: 202, type: CreatedBatchDto })
   @ApiResponse({ status: 400, description: 'A bad item: details name it items[<0-based index>].<field> (CSV rows too, with their line); nothing was queued' })
-  @ApiResponse({ status: 429, description: 'The batch would pass MAX_BATCH_JOBS_PER_USER unfinished batch jobs; nothing was queued' })
+  @ApiResponse({ status: 429, description: 'The batch would pass MAX_BATCH_JOBS_PER_USER unfinished batch jobs or the per-user job windows (each item counts; Retry-After, RateLimit-*), or the daily token budget is used up; nothing was queued' })
   create(@CurrentUser() user: AuthUser, @Body() body: unknown, @RequestId() requestId: string, @Headers('idempotency-key') idempotencyKey?: string): Promise<CreatedBatchDto> {
     // The text/csv parser hands this route the raw text; JSON arrives parsed.
     const input = typeof body === 'string' ? { csv: body } : { json: body };

@@ -21,7 +21,7 @@ export class GenerateContentController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'A retried POST with the same key returns the first job' })
   @ApiResponse({ status: 202, type: EnqueuedJobDto })
   @ApiResponse({ status: 400, description: 'A field is wrong (named in details): unknown template or variable, a model outside LLM_ALLOWED_MODELS, ...; nothing was queued' })
-  @ApiResponse({ status: 429, description: 'Too many unfinished jobs' })
+  @ApiResponse({ status: 429, description: 'Too many unfinished jobs (MAX_ACTIVE_JOBS_PER_USER), past USER_JOBS_PER_MINUTE / USER_JOBS_PER_DAY (Retry-After, RateLimit-*), or the daily token budget is used up' })
   @ApiResponse({ status: 503, description: 'The queue is unavailable; nothing was recorded' })
   enqueue(
     @CurrentUser() user: AuthUser,
