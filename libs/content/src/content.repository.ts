@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
 import { Model, Types } from 'mongoose';
-import { DomainError, EMPTY_PAGE, escapeRegExp, newestFirstPage, NewestFirstPage, PagePosition, parseObjectId, unlessDuplicateKey } from '@app/common';
+import { DomainError, EMPTY_PAGE, escapeRegExp, isOwnedBy, NewestFirstPage, newestFirstPage, ownerObjectId, PagePosition, parseObjectId, unlessDuplicateKey } from '@app/common';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { Content } from './content.schema';
 import { ContentFields, ContentItem, ContentProvenance } from './content.types';
@@ -30,7 +30,7 @@ export class ContentRepository {
 
   /** An item written by hand: its `manual:<new ObjectId>` source key cannot collide with another. */
   async create(userId: string, fields: ContentFields): Promise<ContentItem> {
-    const created = await this.contents.create({ ...fields, userId: ownerId(userId), sourceKey: `manual:${new Types.ObjectId().toHexString()}` });
+    const created = await this.contents.create({ ...fields, userId: ownerObjectId(userId), sourceKey: `manual:${new Types.ObjectId().toHexString()}` });
     return toItem(created.toObject());
   }
 
@@ -38,7 +38,7 @@ export class ContentRepository {
   async insertFromJob(content: NewContentFromJob): Promise<ContentItem | undefined> {
     return unlessDuplicateKey(async () => {
       const { variant, ...fields } = content;
-      const created = await this.contents.create({ ...fields, userId: ownerId(content.userId), sourceKey: jobSourceKey(content.sourceJobId, variant) });
+      const created = await this.contents.create({ ...fields, userId: ownerObjectId(content.userId), sourceKey: jobSourceKey(content.sourceJobId, variant) });
       return toItem(created.toObject());
     });
   }
@@ -48,7 +48,7 @@ export class ContentRepository {
     const itemId = parseObjectId(id);
     if (!itemId) return undefined;
     const content = await this.contents.findOne({ _id: itemId }).lean();
-    return content && isOwner(content.userId, userId) ? toItem(content) : undefined;
+    return content && isOwnedBy(content.userId, userId) ? toItem(content) : undefined;
   }
 
   async findFromJob(userId: string, jobId: string, variant?: number): Promise<ContentItem | undefined> {
@@ -111,7 +111,7 @@ export class ContentRepository {
 
   private async isOwnedBy(userId: string, id: Types.ObjectId): Promise<boolean> {
     const content = await this.contents.findOne({ _id: id }, { userId: 1 }).lean();
-    return content !== null && isOwner(content.userId, userId);
+    return content !== null && isOwnedBy(content.userId, userId);
   }
 }
 
@@ -123,16 +123,7 @@ function jobSourceKey(jobId: string, variant = 0): string {
   return variant === 0 ? `job:${jobId}` : `job:${jobId}:v${variant}`;
 }
 
-function isOwner(owner: Types.ObjectId, userId: string): boolean {
-  return owner.toHexString() === userId.toLowerCase();
-}
 
-/** The owner of a new item; an id that is not one is refused like any other bad argument. */
-function ownerId(userId: string): Types.ObjectId {
-  const owner = parseObjectId(userId);
-  if (!owner) throw new DomainError('INVALID_ARGUMENT', 'userId is not a valid id');
-  return owner;
-}
 
 function toItem(content: Content & { _id: unknown }): ContentItem {
   const item: ContentItem = {

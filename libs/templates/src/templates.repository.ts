@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model, Types } from 'mongoose';
-import { DomainError, parseObjectId } from '@app/common';
+import { Model } from 'mongoose';
+import { isOwnedBy, ownerObjectId, parseObjectId } from '@app/common';
 import { Template } from './template.schema';
 import { TemplateFields, TemplateVariable, TemplateView } from './template.types';
 
@@ -15,7 +15,7 @@ export class TemplatesRepository {
   constructor(@InjectModel(Template.name) private readonly templates: Model<Template>) {}
 
   async create(userId: string, fields: TemplateFields): Promise<TemplateView> {
-    const created = await this.templates.create({ ...fields, userId: ownerId(userId) });
+    const created = await this.templates.create({ ...fields, userId: ownerObjectId(userId) });
     return toView(created.toObject());
   }
 
@@ -23,7 +23,7 @@ export class TemplatesRepository {
     const templateId = parseObjectId(id);
     if (!templateId) return undefined;
     const template = await this.templates.findOne({ _id: templateId }).lean();
-    return template && isOwner(template.userId, userId) ? toView(template) : undefined;
+    return template && isOwnedBy(template.userId, userId) ? toView(template) : undefined;
   }
 
   /** Oldest first, so a user's list keeps its order as templates are added. */
@@ -61,15 +61,7 @@ export class TemplatesRepository {
   }
 }
 
-function isOwner(owner: Types.ObjectId, userId: string): boolean {
-  return owner.toHexString() === userId.toLowerCase();
-}
 
-function ownerId(userId: string): Types.ObjectId {
-  const owner = parseObjectId(userId);
-  if (!owner) throw new DomainError('INVALID_ARGUMENT', 'userId is not a valid id');
-  return owner;
-}
 
 function toView(template: Template & { _id: unknown }): TemplateView {
   return {

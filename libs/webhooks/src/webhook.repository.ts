@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model, Types } from 'mongoose';
-import { DomainError, parseObjectId } from '@app/common';
+import { Model } from 'mongoose';
+import { ownerObjectId, parseObjectId } from '@app/common';
 import { Webhook } from './webhook.schema';
 import { WebhookEventType, WebhookTarget, WebhookView } from './webhook.types';
 
@@ -24,7 +24,7 @@ export class WebhookRepository {
   constructor(@InjectModel(Webhook.name) private readonly webhooks: Model<Webhook>) {}
 
   async create(userId: string, fields: NewWebhook): Promise<WebhookRecord> {
-    const created = await this.webhooks.create({ ...fields, userId: ownerId(userId), enabled: true, failureStreak: 0 });
+    const created = await this.webhooks.create({ ...fields, userId: ownerObjectId(userId), enabled: true, failureStreak: 0 });
     return toRecord(created.toObject());
   }
 
@@ -77,11 +77,6 @@ export class WebhookRepository {
   }
 }
 
-function ownerId(userId: string): Types.ObjectId {
-  const owner = parseObjectId(userId);
-  if (!owner) throw new DomainError('INVALID_ARGUMENT', 'userId is not a valid id');
-  return owner;
-}
 
 function toRecord(webhook: StoredWebhook): WebhookRecord {
   const record: WebhookRecord = {
