@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
-import { DomainError } from '@app/common';
+import { decodePageCursor, DomainError, encodePageCursor, OBJECT_ID_TEXT, PagePosition } from '@app/common';
 import { adminConfig, AdminConfig } from '@app/config';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_TYPE, AuthUser, JWT_ALGORITHM, JwtPayload, USERS_DEFAULT_PAGE_SIZE } from './auth.types';
 import { PasswordHasher } from './password';
@@ -9,7 +9,7 @@ import { isSessionId, parseRefreshToken } from './refresh-token';
 import { SessionRevocations, TokenIdentity } from './session-revocations.service';
 import { ClientInfo, IssuedTokens, SessionsService, SessionView } from './sessions.service';
 import { UserCache, UserChange } from './user-cache.service';
-import { UserPosition, UserRecord, UserRepository } from './user.repository';
+import { UserRecord, UserRepository } from './user.repository';
 import { UserRole } from './user.schema';
 
 export interface UserPage {
@@ -148,12 +148,12 @@ export class AuthService {
   /** Query: every user, newest first, `search` matched in name and email; never password hashes. */
   async listUsers(options: { search?: string; limit?: number; cursor?: string } = {}): Promise<UserPage> {
     const limit = options.limit ?? USERS_DEFAULT_PAGE_SIZE;
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const after = options.cursor === undefined ? undefined : decodePageCursor(options.cursor, OBJECT_ID_TEXT);
     // One extra user tells whether a next page exists without a count.
     const users = await this.users.list({ search: options.search, limit: limit + 1, after });
     if (users.length <= limit) return { users };
     const page = users.slice(0, limit);
-    return { users: page, nextCursor: encodeCursor(page[page.length - 1]) };
+    return { users: page, nextCursor: encodePageCursor(positionOf(page[page.length - 1])) };
   }
 
   /** Whether the user exists and is active now (after a change was announced, this reads the database once). */
@@ -256,18 +256,6 @@ function accessTokenIdentity(header: { typ?: unknown }, payload: JwtPayload): To
   return legacy ? { userId: payload.sub, issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined } : undefined;
 }
 
-const CURSOR_TEXT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f]{24})$/;
-
-/** Opaque to clients: base64url of `<createdAt ISO>|<_id>` of the last user of a page (as the library's cursor). */
-function encodeCursor(user: UserRecord): string {
-  return Buffer.from(`${new Date(user.createdAt).toISOString()}|${user._id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): UserPosition {
-  const match = /^[A-Za-z0-9_-]{1,100}$/.test(cursor) ? CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
-  const createdAt = match ? new Date(match[1]) : undefined;
-  if (!match || !createdAt || Number.isNaN(createdAt.getTime())) {
-    throw new DomainError('INVALID_ARGUMENT', 'cursor is invalid', { details: [{ field: 'cursor', errors: ['cursor is invalid'] }] });
-  }
-  return { createdAt, id: match[2] };
+function positionOf(user: UserRecord): PagePosition {
+  return { createdAt: user.createdAt, id: user._id };
 }

@@ -13,11 +13,15 @@ export function encodePageCursor(position: PagePosition): string {
   return Buffer.from(`${new Date(position.createdAt).toISOString()}|${position.id}`).toString('base64url');
 }
 
-/** The position a cursor of ours names; INVALID_ARGUMENT naming `cursor` for anything else. */
-export function decodePageCursor(cursor: string): PagePosition {
+/** Ids as lists store them: ObjectId hex, or a UUID (jobs). */
+export const OBJECT_ID_TEXT = /^[0-9a-f]{24}$/;
+export const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** The position a cursor of ours names (its id of the list's kind); INVALID_ARGUMENT naming `cursor` for anything else. */
+export function decodePageCursor(cursor: string, idText?: RegExp): PagePosition {
   const match = /^[A-Za-z0-9_-]{1,100}$/.test(cursor) ? CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
   const createdAt = match ? new Date(match[1]) : undefined;
-  if (!match || !createdAt || Number.isNaN(createdAt.getTime())) {
+  if (!match || !createdAt || Number.isNaN(createdAt.getTime()) || (idText && !idText.test(match[2]))) {
     throw new DomainError('INVALID_ARGUMENT', 'cursor is invalid', { details: [{ field: 'cursor', errors: ['cursor is invalid'] }] });
   }
   return { createdAt, id: match[2] };

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { decodePageCursor, DomainError, encodePageCursor } from '@app/common';
+import { decodePageCursor, DomainError, encodePageCursor, OBJECT_ID_TEXT } from '@app/common';
 import { mongoConfig, MongoConfig } from '@app/config';
 import { ContentRepository } from './content.repository';
 import {
@@ -27,7 +27,7 @@ export class ContentService {
    * set when more follow. `limit` and `search` arrive checked by ListContentQueryDto.
    */
   async list(userId: string, options: ContentListOptions = {}): Promise<ContentPage> {
-    const after = options.cursor === undefined ? undefined : decodePageCursor(options.cursor);
+    const after = options.cursor === undefined ? undefined : decodePageCursor(options.cursor, OBJECT_ID_TEXT);
     const page = await this.contents.page(userId, { search: options.search, limit: options.limit ?? this.config.listMaxItems, after });
     return { items: page.items, nextCursor: page.next && encodePageCursor(page.next) };
   }

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { DomainError } from '@app/common';
+import { decodePageCursor, DomainError, encodePageCursor, PagePosition, UUID_TEXT } from '@app/common';
 import { generationConfig, GenerationConfig } from '@app/config';
 import { PubSubService } from '@app/pubsub';
 import { AdminJobsRepository, AdminJobView, JobPosition } from './admin-jobs.repository';
@@ -59,12 +59,12 @@ export class AdminJobsService {
   /** Query: newest first, paged by an opaque cursor as the library is. */
   async list(options: { status?: JobStatus; userId?: string; limit?: number; cursor?: string } = {}): Promise<AdminJobPage> {
     const limit = options.limit ?? ADMIN_JOBS_DEFAULT_PAGE_SIZE;
-    const after = options.cursor === undefined ? undefined : decodeCursor(options.cursor);
+    const after = options.cursor === undefined ? undefined : jobPositionOf(decodePageCursor(options.cursor, UUID_TEXT));
     // One extra job tells whether a next page exists without a count.
     const jobs = await this.jobs.list({ status: options.status, userId: options.userId, limit: limit + 1, after });
     if (jobs.length <= limit) return { jobs };
     const page = jobs.slice(0, limit);
-    return { jobs: page, nextCursor: encodeCursor(page[page.length - 1]) };
+    return { jobs: page, nextCursor: encodePageCursor({ createdAt: page[page.length - 1].createdAt, id: page[page.length - 1].jobId }) };
   }
 
   async get(jobId: string): Promise<AdminJobView> {
@@ -151,18 +151,6 @@ function notFailed(currentStatus: string, message = `Job is ${currentStatus}; on
   return new DomainError('JOB_NOT_FAILED', message, { currentStatus });
 }
 
-const CURSOR_TEXT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
-
-/** Opaque to clients: base64url of `<createdAt ISO>|<jobId>` of the last job of a page. */
-function encodeCursor(job: AdminJobView): string {
-  return Buffer.from(`${new Date(job.createdAt).toISOString()}|${job.jobId}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): JobPosition {
-  const match = /^[A-Za-z0-9_-]{1,100}$/.test(cursor) ? CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8')) : null;
-  const createdAt = match ? new Date(match[1]) : undefined;
-  if (!match || !createdAt || Number.isNaN(createdAt.getTime())) {
-    throw new DomainError('INVALID_ARGUMENT', 'cursor is invalid', { details: [{ field: 'cursor', errors: ['cursor is invalid'] }] });
-  }
-  return { createdAt, jobId: match[2] };
+function jobPositionOf(position: PagePosition): JobPosition {
+  return { createdAt: position.createdAt, jobId: position.id };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { decodePageCursor, DomainError, encodePageCursor, invalidArgument, isDependencyDown } from '@app/common';
+import { decodePageCursor, DomainError, encodePageCursor, invalidArgument, isDependencyDown, UUID_TEXT } from '@app/common';
 import { generationConfig, GenerationConfig, mongoConfig, MongoConfig } from '@app/config';
 import { ContentItem, ContentService } from '@app/content';
 import { activeTraceId } from '@app/tracing';
@@ -132,7 +132,7 @@ export class JobsService {
 
   /** Newest first: without `limit` every job up to LIST_MAX_ITEMS, else one page; `nextCursor` when more follow. */
   async list(userId: string, options: { limit?: number; cursor?: string } = {}): Promise<JobPage> {
-    const after = options.cursor === undefined ? undefined : decodePageCursor(options.cursor);
+    const after = options.cursor === undefined ? undefined : decodePageCursor(options.cursor, UUID_TEXT);
     const page = await this.jobs.page(userId, { limit: options.limit ?? this.mongo.listMaxItems, after });
     return { items: page.items, nextCursor: page.next && encodePageCursor(page.next) };
   }
