@@ -66,7 +66,7 @@ function depthOf(indent: string): number {
  */
 export function inlineSpans(text: string): Span[] {
   const plain = text
-    .replace(/!?\[([^\]]*)\]\(([^)\s]+)\)/g, (_all, label: string, url: string) => (label && label !== url ? `${label} (${url})` : url))
+    .replace(/!?\[([^\]\n]{0,500})\]\(([^)\s]{1,2000})\)/g, (_all, label: string, url: string) => (label && label !== url ? `${label} (${url})` : url))
     .replace(/`([^`]+)`/g, '$1')
     .replace(/(^|[^*\w])\*(?!\s)([^*]+?)\*(?![*\w])/g, '$1$2');
   const spans: Span[] = [];

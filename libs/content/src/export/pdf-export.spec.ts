@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { ContentItem } from '../content.types';
 import { ExportMeta } from './content-export.types';
-import { pdfExport } from './pdf-export';
+import { breakLongWords, pdfExport } from './pdf-export';
 
 const run = promisify(execFile);
 
@@ -47,7 +47,25 @@ async function pdfText(pdf: Buffer): Promise<string> {
   }
 }
 
+describe('breakLongWords', () => {
+  it('gives runs of more than 40 non-space characters an invisible break every 40, leaving words alone', () => {
+    expect(breakLongWords('short words stay')).toBe('short words stay');
+    expect(breakLongWords(`${'a'.repeat(100)} ${'b'.repeat(40)}`).split('\u200B').map((part) => part.length)).toEqual([40, 40, 61]);
+  });
+});
+
 describe('pdfExport', () => {
+  // Unbroken, pdfkit took about 20 s and gigabytes for this (it re-measures a word wider than the line on
+  // every line); with the breaks it takes well under a second. The timeout is the guard, with a wide margin.
+  it('renders a 50,000-character body without a space, broken where the line ends', async () => {
+    const pdf = await bytes(pdfExport(stream([itemStub({ body: 'ж'.repeat(50_000) })]), meta));
+
+    const text = await pdfText(pdf);
+    // Counted, not compared: a failure message holding 50,000 characters helps nobody.
+    expect(text.match(/ж/g)?.length).toBe(50_000);
+    expect(text.split('\n').filter((line) => line.startsWith('ж')).length).toBeGreaterThan(100);
+  }, 15_000);
+
   it('writes a PDF whose text holds the title line, each title, type, date and body line', async () => {
     const items = [
       itemStub({ title: 'Crème brûlée à la française', body: 'Ærøskøbing and Łódź\nΚαλημέρα κόσμε · Привет мир' }),

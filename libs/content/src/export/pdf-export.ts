@@ -224,7 +224,7 @@ class PdfWriter {
     const options = { width: this.right - x, lineGap: 2 };
     const drawn = spans.map((span) => {
       const name: FontName = font ?? (span.bold ? 'bold' : 'sans');
-      return { font: name, text: this.printable(span.text, name) };
+      return { font: name, text: breakLongWords(this.printable(span.text, name)) };
     });
     if (drawn.length === 0) return;
     drawn.forEach((span, index) => {
@@ -347,4 +347,17 @@ function metaLine(item: ContentItem): string {
 /** `2026-11-24 10:40 UTC`: one unambiguous form whatever the reader's locale. */
 function formatDate(date: Date): string {
   return `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Longest run of non-space characters drawn without a break opportunity. */
+const MAX_UNBROKEN = 40;
+const LONG_WORD = new RegExp(`\\S{${MAX_UNBROKEN}}(?=\\S)`, 'gu');
+
+/**
+ * A word wider than the line makes pdfkit measure the rest of it again on every line it wraps to (and cache
+ * every piece): quadratic in the word's length, seconds and gigabytes for a 50,000-character body without a
+ * space. A zero-width space every 40 characters of such a run gives the wrapper a place to break, unseen.
+ */
+export function breakLongWords(text: string): string {
+  return text.replace(LONG_WORD, (run) => `${run}\u200B`);
 }
