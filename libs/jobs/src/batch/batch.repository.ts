@@ -18,7 +18,10 @@ export interface BatchRecord {
 
 const HIDDEN_JOB_FIELDS = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
 
-/** Batch records, and the jobs of one batch read by their ids (the one filter FerretDB answers from an index). */
+/** Jobs of a batch read at once. */
+const READ_CONCURRENCY = 10;
+
+/** Batch records, and the jobs of one batch read by their ids (`_id` alone: the one filter FerretDB answers from an index). */
 @Injectable()
 export class BatchRepository {
   constructor(
@@ -73,9 +76,14 @@ export class BatchRepository {
 
   /** The batch's job records that still exist, in item order. */
   async jobsOf(batch: BatchRecord): Promise<JobView[]> {
-    const found = await this.jobs.find({ _id: mongoose.trusted({ $in: batch.jobIds }) }, HIDDEN_JOB_FIELDS).lean();
-    const byId = new Map(found.map((job) => [String(job._id), { ...(job as unknown as JobView), _id: String(job._id), userId: String(job.userId) }]));
-    return batch.jobIds.map((jobId) => byId.get(jobId)).filter((job): job is JobView => job !== undefined && job.userId === batch.userId);
+    const found: JobView[] = [];
+    // By _id one at a time, ten in flight: FerretDB v1 answers `_id: { $in }` by scanning every job of every user.
+    for (let start = 0; start < batch.jobIds.length; start += READ_CONCURRENCY) {
+      const chunk = batch.jobIds.slice(start, start + READ_CONCURRENCY);
+      const jobs = await Promise.all(chunk.map((jobId) => this.jobs.findOne({ _id: jobId }, HIDDEN_JOB_FIELDS).lean()));
+      for (const job of jobs) if (job) found.push({ ...(job as unknown as JobView), _id: String(job._id), userId: String(job.userId) });
+    }
+    return found.filter((job) => job.userId === batch.userId);
   }
 }
 

@@ -163,11 +163,14 @@ export class BatchService {
       }
       const scheduledFor = new Date(Date.now() + this.config.delayMs);
       const traceId = activeTraceId();
-      await Promise.all(
+      // Settled, not raced: undo must not delete while an insert is still on its way (it would land after).
+      const inserts = await Promise.allSettled(
         specs.map((spec, index) =>
           this.jobs.create({ jobId: jobIds[index], userId: command.userId, ...spec, scheduledFor, correlationId, traceId, idempotencyKey: `none:${jobIds[index]}`, batchId, batchIndex: index } as Parameters<JobRepository['create']>[0]),
         ),
       );
+      const failed = inserts.find((insert): insert is PromiseRejectedResult => insert.status === 'rejected');
+      if (failed) throw failed.reason;
     } catch (error) {
       await undo().catch(() => undefined);
       if (error instanceof DomainError) throw error;
