@@ -5,16 +5,18 @@ import { batchKeys } from './batch/batch-keys';
 import { jobKeys } from './job-keys';
 
 /**
- * Takes a slot for the job unless the user is at the cap; taking it twice is a no-op. Returns the job's
- * place among the user's unfinished jobs (1 = none ahead of it), 0 at the cap. ARGV: jobId, cap, now, userId.
+ * Takes a slot for the job unless the user is at the cap (KEYS[1]; batch slots, KEYS[3], have their own);
+ * taking it twice is a no-op. Returns the job's place among the user's unfinished jobs, normal and batch
+ * (1 = none ahead of it), as batch jobs count theirs; 0 at the cap. ARGV: jobId, cap, now, userId.
  */
 const ACQUIRE = `
+local batch = redis.call('ZCARD', KEYS[3])
 local rank = redis.call('ZRANK', KEYS[1], ARGV[1])
-if rank then return rank + 1 end
+if rank then return batch + rank + 1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 redis.call('SADD', KEYS[2], ARGV[4])
-return redis.call('ZCARD', KEYS[1])
+return batch + redis.call('ZCARD', KEYS[1])
 `;
 
 /**
@@ -59,7 +61,7 @@ return 1
 `;
 
 interface SlotCommands {
-  jobSlotsAcquire(key: string, users: string, jobId: string, cap: number, now: number, userId: string): Promise<number>;
+  jobSlotsAcquire(key: string, users: string, batch: string, jobId: string, cap: number, now: number, userId: string): Promise<number>;
   jobSlotsAcquireBatch(key: string, users: string, normal: string, cap: number, now: number, userId: string, ...jobIds: string[]): Promise<number | number[]>;
   jobSlotsRelease(key: string, users: string, batch: string, jobId: string, userId: string): Promise<number>;
   jobSlotsRestore(key: string, users: string, ledger: string, batch: string, jobId: string, takenAt: number, userId: string): Promise<number>;
@@ -82,7 +84,7 @@ export class JobSlotsRepository {
 
   constructor(@Inject(RedisConnection) redis: RedisConnection, @Inject(redisConfig.KEY) private readonly redisOptions: RedisConfig) {
     this.redis = defineScripts<SlotCommands>(redis, {
-      jobSlotsAcquire: { keys: 2, lua: ACQUIRE },
+      jobSlotsAcquire: { keys: 3, lua: ACQUIRE },
       jobSlotsAcquireBatch: { keys: 3, lua: ACQUIRE_BATCH },
       jobSlotsRelease: { keys: 3, lua: RELEASE },
       jobSlotsRestore: { keys: 4, lua: RESTORE },
@@ -94,7 +96,7 @@ export class JobSlotsRepository {
    * ahead of it. 0 at the cap.
    */
   async acquire(userId: string, jobId: string, cap: number, takenAt = Date.now()): Promise<number> {
-    return this.redis.jobSlotsAcquire(this.key(userId), this.users, jobId, cap, takenAt, userId);
+    return this.redis.jobSlotsAcquire(this.key(userId), this.users, this.batchKey(userId), jobId, cap, takenAt, userId);
   }
 
   /**
@@ -119,10 +121,12 @@ export class JobSlotsRepository {
 
   /** Every slot the user holds, normal and batch. */
   async slots(userId: string): Promise<Slot[]> {
-    const flat = [...(await this.redis.zrange(this.key(userId), 0, -1, 'WITHSCORES')), ...(await this.redis.zrange(this.batchKey(userId), 0, -1, 'WITHSCORES'))];
-    const slots: Slot[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) slots.push({ jobId: flat[i], takenAt: Number(flat[i + 1]) });
-    return slots;
+    return [...(await this.normalSlots(userId)), ...toSlots(await this.redis.zrange(this.batchKey(userId), 0, -1, 'WITHSCORES'))];
+  }
+
+  /** The user's slots under MAX_ACTIVE_JOBS_PER_USER only (batch jobs hold their own). */
+  async normalSlots(userId: string): Promise<Slot[]> {
+    return toSlots(await this.redis.zrange(this.key(userId), 0, -1, 'WITHSCORES'));
   }
 
   /** Drops the user's slots, normal and batch, and the user from the set of slot holders (an account's deletion, after its jobs went). */
@@ -154,4 +158,11 @@ export class JobSlotsRepository {
   private get users(): string {
     return jobKeys.slotUsers(this.redisOptions.prefix);
   }
+}
+
+/** ZRANGE ... WITHSCORES as slots. */
+function toSlots(flat: string[]): Slot[] {
+  const slots: Slot[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) slots.push({ jobId: flat[i], takenAt: Number(flat[i + 1]) });
+  return slots;
 }

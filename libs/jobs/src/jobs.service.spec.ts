@@ -262,7 +262,7 @@ describe(JobsService.name, () => {
       });
 
       it('frees slots older than the grace whose job is finished or has no record, then takes one', async () => {
-        slots.slots.mockResolvedValue([
+        slots.normalSlots.mockResolvedValue([
           { jobId: 'finished', takenAt: NOW - GRACE_MS - 1 },
           { jobId: 'missing', takenAt: NOW - GRACE_MS - 1 },
           { jobId: 'running', takenAt: NOW - GRACE_MS - 1 },
@@ -284,7 +284,7 @@ describe(JobsService.name, () => {
       });
 
       it('answers TOO_MANY_ACTIVE_JOBS with the limit when none can be freed, leaving nothing behind', async () => {
-        slots.slots.mockResolvedValue([{ jobId: 'running', takenAt: NOW - GRACE_MS - 1 }]);
+        slots.normalSlots.mockResolvedValue([{ jobId: 'running', takenAt: NOW - GRACE_MS - 1 }]);
         jobs.isFinished.mockResolvedValue(false);
 
         await expect(sut.enqueue(command)).rejects.toMatchObject(

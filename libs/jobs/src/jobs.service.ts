@@ -183,7 +183,8 @@ export class JobsService {
   private async freeLeakedSlots(userId: string): Promise<number> {
     const takenBefore = Date.now() - this.config.reconcileGraceMs;
     let freed = 0;
-    for (const slot of await this.slots.slots(userId)) {
+    // Normal slots only: freeing a batch slot cannot make room under MAX_ACTIVE_JOBS_PER_USER.
+    for (const slot of await this.slots.normalSlots(userId)) {
       if (slot.takenAt >= takenBefore || (await this.jobs.isFinished(slot.jobId)) === false) continue;
       await this.slots.release(userId, slot.jobId);
       freed++;

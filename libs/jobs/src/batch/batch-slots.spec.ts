@@ -35,8 +35,10 @@ describe(`${JobSlotsRepository.name} (batch slots)`, () => {
 
     expect(await sut.acquireBatch(user, ids('a', 3), 10)).toEqual([3, 4, 5]);
     expect(await sut.acquireBatch(user, ids('b', 2), 10)).toEqual([6, 7]);
-    // The normal cap does not count batch jobs.
-    expect(await sut.acquire(user, 'single-3', 3)).toBe(3);
+    // The normal cap does not count batch jobs, but the place does: 5 batch and 2 normal jobs are ahead.
+    expect(await sut.acquire(user, 'single-3', 3)).toBe(8);
+    expect(await sut.acquire(user, 'single-3', 3)).toBe(8);
+    expect(await sut.acquire(user, 'single-4', 3)).toBe(0);
   });
 
   it('frees batch slots with release (once), and lists them among the user’s slots', async () => {
