@@ -45,7 +45,15 @@ export async function newestFirstPage<Doc, Item>(model: Model<any>, query: Newes
   const last = edge[0] ? { createdAt: edge[0].createdAt, id: String(edge[0]._id) } : undefined;
   if (last) conditions.push(beyond(last, query.toId, '$gte'));
   const cursor = withTimeLimit(model.find(and(conditions), query.projection).sort(sort), query.maxTimeMs).lean().cursor({ batchSize: BATCH_SIZE });
-  return { items: mapped(cursor, query.toItem), next: edge.length === 2 ? last : undefined };
+  // The first batch is read here, so a query that fails at once (down, too slow) fails the request like any other.
+  const items = mapped(cursor, query.toItem)[Symbol.asyncIterator]();
+  const first = await items.next();
+  return { items: resumed(first, items), next: edge.length === 2 ? last : undefined };
+}
+
+/** The rest of an iteration whose first step was already taken. */
+async function* resumed<Item>(first: IteratorResult<Item>, rest: AsyncIterator<Item>): AsyncIterable<Item> {
+  for (let step = first; !step.done; step = await rest.next()) yield step.value;
 }
 
 /** A page with nothing on it. */

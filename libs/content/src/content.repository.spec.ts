@@ -107,7 +107,8 @@ describe(ContentRepository.name, () => {
       const page = await sut.page(owner, { limit: 2 });
       const inserted = await sut.create(owner, { ...fields, title: 'Late' });
 
-      expect((await collect(page.items)).map((item) => item._id)).toEqual([inserted._id, items[0]._id, items[1]._id]);
+      // The newer item may or may not be on this page (its first batch is read at once); none before the edge is lost.
+      expect((await collect(page.items)).map((item) => item._id).filter((id) => id !== inserted._id)).toEqual([items[0]._id, items[1]._id]);
       expect(await ids(sut.page(owner, { limit: 10, after: page.next }))).toEqual(items.slice(2).map((item) => item._id));
       await sut.deleteOwned(owner, inserted._id);
     });
