@@ -1,6 +1,7 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { http, registerUser, RunningApi, startApi } from './support/api';
+import { JobStateProbe } from './support/job-state';
 import { testEnv } from './support/test-env';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
 
@@ -15,6 +16,7 @@ describe('Generation controls (API + worker, offline provider)', () => {
   let api: RunningApi;
   let worker: RunningWorker;
   let user: User;
+  let probe: JobStateProbe;
 
   const call = (method: string, path: string, options: Parameters<typeof http>[3] = {}, as: User = user) => http(api.url, method, path, { token: as.token, ...options });
   const enqueue = async (body: Record<string, unknown>, as: User = user) => {
@@ -33,8 +35,10 @@ describe('Generation controls (API + worker, offline provider)', () => {
     api = await startApi(env);
     worker = await startWorker(env);
     user = await registerUser(api.url);
+    probe = new JobStateProbe(env);
   });
   afterAll(async () => {
+    probe?.close();
     await worker?.stop();
     await api?.close();
   });
@@ -128,6 +132,7 @@ describe('Generation controls (API + worker, offline provider)', () => {
       expect(response.status).toBe(400);
       expect(response.body.details.map((detail: { field: string }) => detail.field)).toContain(field);
       expect((await call('GET', '/generate-content', {}, capped)).body).toEqual([]);
+      expect(await probe.slotCount(capped.id)).toBe(0);
       // The key was not used up either: the same key now queues the good request.
       expect((await call('POST', '/generate-content', { body: { prompt: 'fine', contentType: 'blog-post' }, headers: { 'idempotency-key': `bad-${field}` } }, capped)).status).toBe(202);
     });

@@ -39,7 +39,11 @@ export class JobSpecs {
 
   async resolve(ask: JobAsk): Promise<JobSpec> {
     const { prompt, contentType, templateId } = ask.templateId === undefined ? this.plain(ask) : await this.rendered(ask);
-    if (prompt.length > this.config.maxPromptLength) throw invalidArgument('prompt', `prompt must be at most ${this.config.maxPromptLength} characters`);
+    if (prompt.length > this.config.maxPromptLength) {
+      // A rendered template grows with its variables: name what the client sent.
+      const field = templateId ? 'variables' : 'prompt';
+      throw invalidArgument(field, `${templateId ? 'the rendered template' : 'prompt'} must be at most ${this.config.maxPromptLength} characters`);
+    }
     const options = this.options(ask.options, contentType);
     return { prompt, contentType, ...(templateId ? { templateId } : {}), ...(options ? { options } : {}) };
   }
