@@ -12,6 +12,12 @@ function answer(texts: string[], usage?: TokenUsage, overrides: Partial<Generati
   return { text: texts[0], texts, provider: 'openrouter', model: 'openai/gpt-4o-mini', usage, finishReason: 'stop', generationId: 'gen-1', durationMs: 10, ...overrides };
 }
 
+/** A provider call that answers `result`, telling its usage as real providers do. */
+const reports = (result: GenerationResult) => async (request: GenerationRequest) => {
+  if (result.usage) request.onUsage?.(result.usage);
+  return result;
+};
+
 const jobWith = (overrides: Partial<JobRecord>): JobRecord => ({ ...processingJobRecord, ...overrides });
 
 describe(ContentGenerator.name, () => {
@@ -26,7 +32,7 @@ describe(ContentGenerator.name, () => {
   });
 
   it('keeps an answer that keeps its contract, with the outline read from it, in one call', async () => {
-    llm.generate.mockResolvedValueOnce(answer([outlineText('Remote work')], usageOf(5, 0.01)));
+    llm.generate.mockImplementationOnce(reports(answer([outlineText('Remote work')], usageOf(5, 0.01))));
     const onDelta = jest.fn();
     const signal = new AbortController().signal;
 
@@ -55,6 +61,7 @@ describe(ContentGenerator.name, () => {
       correlationId: 'corr-1',
       signal,
       onDelta,
+      onUsage,
     });
     expect(onUsage).toHaveBeenCalledWith(usageOf(5, 0.01));
   });
@@ -63,8 +70,8 @@ describe(ContentGenerator.name, () => {
     const options: GenerationOptions = { platform: 'x' };
     const job = jobWith({ contentType: 'Social Media Caption', options });
     llm.generate
-      .mockResolvedValueOnce(answer(['x'.repeat(300)], usageOf(5, 0.01), { finishReason: 'length' }))
-      .mockResolvedValueOnce(answer(['Short and sweet #launch'], usageOf(3, 0.02), { durationMs: 4 }));
+      .mockImplementationOnce(reports(answer(['x'.repeat(300)], usageOf(5, 0.01), { finishReason: 'length' })))
+      .mockImplementationOnce(reports(answer(['Short and sweet #launch'], usageOf(3, 0.02), { durationMs: 4 })));
 
     const result = await sut.generate(job, { correlationId: 'corr-1', onUsage });
 
@@ -76,6 +83,7 @@ describe(ContentGenerator.name, () => {
       repair: { text: 'x'.repeat(300), problems: ['the caption has 300 characters; X allows 280'] },
       correlationId: 'corr-1',
       signal: undefined,
+      onUsage,
     });
     expect(result).toMatchObject({
       generatedContent: 'Short and sweet #launch',
@@ -90,7 +98,7 @@ describe(ContentGenerator.name, () => {
   });
 
   it('stores an answer still broken after its repair with ok: false and its problems', async () => {
-    llm.generate.mockResolvedValueOnce(answer(['Just prose'])).mockResolvedValueOnce(answer(['# Title\n## Only one\n- a']));
+    llm.generate.mockImplementationOnce(reports(answer(['Just prose']))).mockImplementationOnce(reports(answer(['# Title\n## Only one\n- a'])));
 
     const result = await sut.generate(processingJobRecord, { correlationId: 'corr-1' });
 
@@ -107,9 +115,9 @@ describe(ContentGenerator.name, () => {
     const job = jobWith({ contentType: 'Product Description', options: { variants: 3 } });
     const good = (name: string) => `# ${name}\n\nGreat bottle.\n\n- Light`;
     llm.generate
-      .mockResolvedValueOnce(answer([good('First'), 'No structure at all', '- only\n- bullets'], usageOf(10)))
-      .mockResolvedValueOnce(answer([good('Second, repaired')], usageOf(2)))
-      .mockResolvedValueOnce(answer(['- still\n- only bullets'], usageOf(1)));
+      .mockImplementationOnce(reports(answer([good('First'), 'No structure at all', '- only\n- bullets'], usageOf(10))))
+      .mockImplementationOnce(reports(answer([good('Second, repaired')], usageOf(2))))
+      .mockImplementationOnce(reports(answer(['- still\n- only bullets'], usageOf(1))));
 
     const result = await sut.generate(job, { correlationId: 'corr-1', onUsage });
 
@@ -134,7 +142,7 @@ describe(ContentGenerator.name, () => {
 
   it('reads the outline or product of the first answer, after its repair', async () => {
     const job = jobWith({ options: { variants: 2 } });
-    llm.generate.mockResolvedValueOnce(answer(['Broken first', outlineText('Second')])).mockResolvedValueOnce(answer([outlineText('First, repaired')]));
+    llm.generate.mockImplementationOnce(reports(answer(['Broken first', outlineText('Second')]))).mockImplementationOnce(reports(answer([outlineText('First, repaired')])));
 
     const result = await sut.generate(job, { correlationId: 'corr-1' });
 
@@ -146,7 +154,7 @@ describe(ContentGenerator.name, () => {
 
   it("checks against the job's options (maxWords)", async () => {
     const long = `# Headline\n\n${'word '.repeat(40)}\n\n- Bullet`;
-    llm.generate.mockResolvedValueOnce(answer([long])).mockResolvedValueOnce(answer([long]));
+    llm.generate.mockImplementationOnce(reports(answer([long]))).mockImplementationOnce(reports(answer([long])));
 
     const result = await sut.generate(jobWith({ contentType: 'Product Description', options: { maxWords: 20 } }), { correlationId: 'corr-1' });
 
@@ -154,7 +162,7 @@ describe(ContentGenerator.name, () => {
   });
 
   it('keeps the answer as it was when its repair request fails, saying so, with the usage of the calls that finished', async () => {
-    llm.generate.mockResolvedValueOnce(answer(['Broken'], usageOf(4))).mockRejectedValueOnce(new LlmServerError('LLM provider responded 500', 500));
+    llm.generate.mockImplementationOnce(reports(answer(['Broken'], usageOf(4)))).mockRejectedValueOnce(new LlmServerError('LLM provider responded 500', 500));
 
     const result = await sut.generate(processingJobRecord, { correlationId: 'corr-1', onUsage });
 
@@ -167,7 +175,7 @@ describe(ContentGenerator.name, () => {
 
   it('fails with the abort when the repair is stopped (cancel, shutdown, lost lock)', async () => {
     const stop = new AbortController();
-    llm.generate.mockResolvedValueOnce(answer(['Broken'], usageOf(4))).mockImplementationOnce(async () => {
+    llm.generate.mockImplementationOnce(reports(answer(['Broken'], usageOf(4)))).mockImplementationOnce(async () => {
       stop.abort('cancelled');
       throw new Error('aborted');
     });

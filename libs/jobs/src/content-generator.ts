@@ -9,16 +9,17 @@ export interface GenerateOptions {
   signal?: AbortSignal;
   /** The first answer's streamed pieces. */
   onDelta?: (text: string) => void;
-  /** Told the usage of each provider call as it finishes, so a cancelled job keeps what it already cost. */
+  /** Told the usage of each provider call as it finishes (the provider reports it), so a cancelled job keeps what it already cost. */
   onUsage?: (usage: TokenUsage) => void;
 }
+
+type Answer = { text: string; check: OutputCheck; finishReason?: string };
 
 /**
  * Turns a job into its result: the provider's answers (one per variant), each checked against its
  * content type's output contract, and an answer that breaks it sent back once for repair. The answer is
  * kept either way; `validation` says whether it keeps the contract.
  */
-type Answer = { text: string; check: OutputCheck; finishReason?: string };
 
 @Injectable()
 export class ContentGenerator {
@@ -29,9 +30,8 @@ export class ContentGenerator {
   async generate(job: JobRecord, options: GenerateOptions): Promise<JobResult> {
     const { correlationId, signal } = options;
     const jobOptions = job.options ?? {};
-    const first = await this.llm.generate({ prompt: job.prompt, contentType: job.contentType, options: jobOptions, correlationId, signal, onDelta: options.onDelta });
+    const first = await this.llm.generate({ prompt: job.prompt, contentType: job.contentType, options: jobOptions, correlationId, signal, onDelta: options.onDelta, onUsage: options.onUsage });
     const calls: GenerationResult[] = [first];
-    this.report(first, options);
 
     const answers: Answer[] = [];
     for (const text of first.texts) {
@@ -72,18 +72,14 @@ export class ContentGenerator {
         repair: { text: answer.text, problems: answer.check.problems },
         correlationId: options.correlationId,
         signal: options.signal,
+        onUsage: options.onUsage,
       });
       calls.push(repaired);
-      this.report(repaired, options);
       return { text: repaired.text, check: checkOutput(job.contentType, repaired.text, jobOptions), finishReason: repaired.finishReason };
     } catch (error) {
       if (options.signal?.aborted) throw error;
       this.logger.warn({ msg: 'repair request failed; keeping the answer as it was', jobId: job.jobId, correlationId: options.correlationId, error: (error as Error).message });
       return { ...answer, check: { ...answer.check, problems: [...answer.check.problems, 'the request to fix these problems failed'] } };
     }
-  }
-
-  private report(call: GenerationResult, options: GenerateOptions): void {
-    if (call.usage) options.onUsage?.(call.usage);
   }
 }

@@ -19,6 +19,11 @@ export interface GenerationRequest {
    * and never exceeds LLM_MAX_OUTPUT_CHARS (an answer that would is an `LlmOutputTooLargeError` instead).
    */
   onDelta?: (text: string) => void;
+  /**
+   * Called with each provider call's usage as soon as that call ends (a generation may make several: one per
+   * variant the model would not give as choices), so a generation stopped midway still tells what it cost.
+   */
+  onUsage?: (usage: TokenUsage) => void;
 }
 
 export interface GenerationResult {

@@ -58,12 +58,14 @@ export class OfflineProvider extends LlmProvider {
     }
     const promptTokens = wordsIn(request.prompt);
     const completionTokens = texts.reduce((sum, answer) => sum + wordsIn(answer), 0);
+    const usage = { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens };
+    request.onUsage?.(usage);
     return {
       text,
       texts,
       provider: 'offline',
       model: 'offline',
-      usage: { promptTokens, completionTokens, totalTokens: promptTokens + completionTokens },
+      usage,
       finishReason: 'stop',
       durationMs: Math.round(performance.now() - startedAt),
     };

@@ -585,10 +585,13 @@ describe(OpenRouterClient.name, () => {
       stub.ignoreN();
       stub.enqueue({ kind: 'stream', text: 'One' }, { kind: 'stream', text: 'Two words' }, { kind: 'json', text: 'Three more words' });
       const deltas: string[] = [];
+      const reported: number[] = [];
 
-      const result = await sut.generate(request({ options: { variants: 3 }, onDelta: (text) => deltas.push(text) }));
+      const result = await sut.generate(request({ options: { variants: 3 }, onDelta: (text) => deltas.push(text), onUsage: (usage) => reported.push(usage.completionTokens) }));
 
       expect(stub.requests.map((sent) => sent.n)).toEqual([3, 1, 1]);
+      // Each call's usage as it ended, so a generation cancelled during the third call still tells the first two.
+      expect(reported).toEqual([1, 2, 3]);
       expect(stub.requests[1].body).not.toHaveProperty('n');
       expect(result.texts).toEqual(['One', 'Two words', 'Three more words']);
       expect(deltas.join('')).toBe('One');

@@ -109,13 +109,17 @@ export class OpenRouterClient extends LlmProvider {
   async generate(request: GenerationRequest): Promise<GenerationResult> {
     const startedAt = performance.now();
     const wanted = request.repair ? 1 : Math.min(Math.max(request.options?.variants ?? 1, 1), MAX_VARIANTS);
-    const first = await this.call(request, wanted, request.onDelta);
+    const usages: Array<TokenUsage | undefined> = [];
+    const counted = (completion: Completion): Completion => {
+      usages.push(completion.usage);
+      if (completion.usage) request.onUsage?.(completion.usage);
+      return completion;
+    };
+    const first = counted(await this.call(request, wanted, request.onDelta));
     const texts = first.texts.slice(0, wanted);
-    const usages = [first.usage];
     while (texts.length < wanted) {
-      const next = await this.call(request, 1, undefined);
+      const next = counted(await this.call(request, 1, undefined));
       texts.push(next.texts[0]);
-      usages.push(next.usage);
     }
     return {
       text: texts[0],
