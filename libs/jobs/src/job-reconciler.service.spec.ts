@@ -109,7 +109,7 @@ describe(JobReconciler.name, () => {
 
     expect(await sut.run(now)).toMatchObject({ slotsFreed: 1, slotsRestored: 1 });
     expect(slots.release).toHaveBeenCalledWith(userId, 'leaked');
-    expect(slots.restore).toHaveBeenCalledWith(userId, 'open', old.getTime());
+    expect(slots.restore).toHaveBeenCalledWith(userId, 'open', old.getTime(), false);
   });
 
   it('frees no slot when the list of unfinished jobs was cut short', async () => {

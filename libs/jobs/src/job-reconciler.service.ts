@@ -109,7 +109,7 @@ export class JobReconciler {
       const held = new Set(slots.map((slot) => slot.jobId));
       for (const job of open.values()) {
         if (held.has(job.jobId)) continue;
-        if (await this.slots.restore(userId, job.jobId, job.createdAt.getTime())) report.slotsRestored++;
+        if (await this.slots.restore(userId, job.jobId, job.createdAt.getTime(), job.batchId !== undefined)) report.slotsRestored++;
       }
     }
   }

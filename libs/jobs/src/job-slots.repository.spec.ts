@@ -48,6 +48,15 @@ describe(JobSlotsRepository.name, () => {
     expect((await sut.slots(user)).map((slot) => slot.jobId)).toEqual(['open']);
   });
 
+  it("restores a batch job's slot among the batch slots, where MAX_ACTIVE_JOBS_PER_USER does not count it", async () => {
+    const user = userId();
+    expect(await sut.restore(user, 'batch-job', 1, true)).toBe(true);
+    expect(await sut.restore(user, 'batch-job', 1, false)).toBe(false);
+
+    expect(await sut.normalSlots(user)).toEqual([]);
+    expect((await sut.slots(user)).map((slot) => slot.jobId)).toEqual(['batch-job']);
+  });
+
   describe(IdempotencyRepository.name, () => {
     it('gives one key to exactly one of 50 racers, and lets the owner give it back', async () => {
       const keys = new IdempotencyRepository(redis, config);

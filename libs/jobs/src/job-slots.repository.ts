@@ -49,8 +49,9 @@ return removed
 `;
 
 /**
- * Gives an unfinished job its missing slot back, unless the job is finishing or finished by now (its
- * ledger keeps an outcome): the caller's view of "unfinished" may be a moment old. ARGV: jobId, takenAt, userId.
+ * Gives an unfinished job its missing slot back in its own set (KEYS[1]: normal, or batch for a batch job),
+ * unless it holds one in the other set (KEYS[4]) or is finishing or finished by now (its ledger keeps an
+ * outcome): the caller's view of "unfinished" may be a moment old. ARGV: jobId, takenAt, userId.
  */
 const RESTORE = `
 if redis.call('HEXISTS', KEYS[3], 'outcome') == 1 or redis.call('HEXISTS', KEYS[3], 'done') == 1 then return 0 end
@@ -64,7 +65,7 @@ interface SlotCommands {
   jobSlotsAcquire(key: string, users: string, batch: string, jobId: string, cap: number, now: number, userId: string): Promise<number>;
   jobSlotsAcquireBatch(key: string, users: string, normal: string, cap: number, now: number, userId: string, ...jobIds: string[]): Promise<number | number[]>;
   jobSlotsRelease(key: string, users: string, batch: string, jobId: string, userId: string): Promise<number>;
-  jobSlotsRestore(key: string, users: string, ledger: string, batch: string, jobId: string, takenAt: number, userId: string): Promise<number>;
+  jobSlotsRestore(key: string, users: string, ledger: string, other: string, jobId: string, takenAt: number, userId: string): Promise<number>;
 }
 
 export interface Slot {
@@ -114,9 +115,10 @@ export class JobSlotsRepository {
   }
 
   /** For the reconciler: true when the job got its slot back (over the cap if need be: it is a real unfinished job). */
-  async restore(userId: string, jobId: string, takenAt: number): Promise<boolean> {
+  async restore(userId: string, jobId: string, takenAt: number, inBatch = false): Promise<boolean> {
     const ledger = jobKeys.ledger(this.redisOptions.prefix, jobId);
-    return (await this.redis.jobSlotsRestore(this.key(userId), this.users, ledger, this.batchKey(userId), jobId, takenAt, userId)) === 1;
+    const [own, other] = inBatch ? [this.batchKey(userId), this.key(userId)] : [this.key(userId), this.batchKey(userId)];
+    return (await this.redis.jobSlotsRestore(own, this.users, ledger, other, jobId, takenAt, userId)) === 1;
   }
 
   /** Every slot the user holds, normal and batch. */

@@ -12,7 +12,7 @@ export type NewJob = Pick<Job, 'jobId' | 'prompt' | 'contentType' | 'scheduledFo
 /** A job record with the id that follows it through the logs. */
 export type JobRecord = JobView & { correlationId: string };
 /** What the reconciler needs of an unfinished record. */
-export type UnfinishedJob = Pick<JobRecord, 'jobId' | 'userId' | 'status' | 'createdAt' | 'updatedAt' | 'correlationId'>;
+export type UnfinishedJob = Pick<JobRecord, 'jobId' | 'userId' | 'status' | 'createdAt' | 'updatedAt' | 'correlationId' | 'batchId'>;
 
 /**
  * Job records. Status changes are conditional updates (queued → processing → completed | failed | cancelled): the
@@ -63,7 +63,7 @@ export class JobRepository {
   /** Unfinished records, up to `limit`; `complete` is false when there were more. */
   async listUnfinished(limit: number): Promise<{ jobs: UnfinishedJob[]; complete: boolean }> {
     const jobs = await this.jobs
-      .find({ status: mongoose.trusted({ $in: UNFINISHED_STATUSES }) }, { userId: 1, status: 1, createdAt: 1, updatedAt: 1, correlationId: 1 })
+      .find({ status: mongoose.trusted({ $in: UNFINISHED_STATUSES }) }, { userId: 1, status: 1, createdAt: 1, updatedAt: 1, correlationId: 1, batchId: 1 })
       .limit(limit + 1)
       .lean();
     const unfinished = jobs.slice(0, limit).map((job) => ({
@@ -73,6 +73,7 @@ export class JobRepository {
       createdAt: job.createdAt,
       updatedAt: job.updatedAt,
       correlationId: job.correlationId,
+      ...(job.batchId ? { batchId: job.batchId } : {}),
     }));
     return { jobs: unfinished, complete: jobs.length <= limit };
   }
