@@ -1,6 +1,9 @@
 import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { Webhook } from 'standardwebhooks';
+import { deliveryJobId, eventJobId } from '@app/webhooks';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { connectSocket, disconnectAll, expectNoEvent, nextEvent } from './support/socket';
 import { testEnv } from './support/test-env';
@@ -60,6 +63,8 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
   let closedApi: RunningApi;
   let worker: RunningWorker | undefined;
   let env: Record<string, string>;
+  let redis: Redis;
+  let queue: Queue;
   const receivers: Receiver[] = [];
 
   const receiver = async () => {
@@ -82,6 +87,13 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     waitFor(() => (target.requests.length >= count ? target.requests : undefined), () => `${count} requests at the receiver (got ${target.requests.length})`, timeoutMs);
   const deliveries = async (token: string, webhookId: string) => (await call(token, 'GET', `/webhooks/${webhookId}/deliveries`)).body as Record<string, any>[];
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** The BullMQ state of a finished job's webhook event ('unknown' when none was queued). */
+  const eventState = (jobId: string) => queue.getJobState(eventJobId(`${jobId}:webhook`));
+  /** Waits until the finisher is through with the job: its usage record is written after its webhook event was (or was not) queued. */
+  const finished = async (token: string, jobId: string, jobsBefore: number) => {
+    await waitFor(async () => ((await call(token, 'GET', `/generate-content/${jobId}`)).body.status === 'completed' ? true : undefined), `job ${jobId} to complete`);
+    await waitFor(async () => ((await call(token, 'GET', '/usage')).body.total.jobs > jobsBefore ? true : undefined), `the usage record of job ${jobId}`);
+  };
 
   beforeAll(async () => {
     env = testEnv('webhooks', {
@@ -94,12 +106,16 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     });
     api = await startApi(env);
     worker = await startWorker(env);
+    redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
+    queue = new Queue('webhooks', { connection: redis, prefix: env.REDIS_PREFIX });
     closedApi = await startApi(testEnv('webhooks-closed', { RATE_LIMIT_MAX: '0' }));
   });
 
   afterAll(async () => {
     disconnectAll();
     await worker?.stop('SIGKILL');
+    await queue?.close();
+    redis?.disconnect();
     await api?.close();
     await closedApi?.close();
     await Promise.all(receivers.map((target) => target.close()));
@@ -169,14 +185,38 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     const target = await receiver();
     let calls = 0;
     target.answer = (_request, response) => (++calls === 1 ? response.writeHead(429, { 'retry-after': '2' }).end() : response.writeHead(200).end());
+    const webhook = await register(user.token, target.url, ['job.completed']);
+
+    await enqueue(user.token);
+    await requestsUntil(target, 2);
+    expect(target.requests[1].at - target.requests[0].at).toBeGreaterThanOrEqual(1900);
+    expect(target.requests[1].headers['webhook-id']).toBe(target.requests[0].headers['webhook-id']);
+    expect(verify(webhook.secret, target.requests[1])).toMatchObject({ type: 'job.completed' });
+  });
+
+  it('tries a test ping once, and allows one per 10 s per webhook (429 with Retry-After)', async () => {
+    const user = await registerUser(api.url);
+    const target = await receiver();
+    target.answer = (_request, response) => response.writeHead(500).end();
     const webhook = await register(user.token, target.url);
 
     const test = await call(user.token, 'POST', `/webhooks/${webhook._id}/test`);
     expect(test.status).toBe(202);
-    await requestsUntil(target, 2);
-    expect(target.requests[1].at - target.requests[0].at).toBeGreaterThanOrEqual(1900);
-    expect(target.requests[1].headers['webhook-id']).toBe(test.body.msgId);
-    expect(verify(webhook.secret, target.requests[1])).toMatchObject({ type: 'webhook.test', data: { webhookId: webhook._id } });
+    const again = await call(user.token, 'POST', `/webhooks/${webhook._id}/test`);
+    expect(again.status).toBe(429);
+    expect(again.body.error).toBe('RATE_LIMITED');
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThanOrEqual(9);
+    expect(Number(again.headers.get('retry-after'))).toBeLessThanOrEqual(10);
+
+    const [entry] = await waitFor(async () => {
+      const log = await deliveries(user.token, webhook._id);
+      return log.length ? log : undefined;
+    }, 'the ping to be logged');
+    expect(entry).toMatchObject({ type: 'webhook.test', attempt: 1, statusCode: 500, outcome: 'failed', msgId: test.body.msgId });
+    // One attempt only: the delivery job failed for good after the 500, and no retry followed.
+    await waitFor(async () => ((await queue.getJobState(deliveryJobId(test.body.eventId, webhook._id))) === 'failed' ? true : undefined), 'the ping to fail for good');
+    expect(target.requests).toHaveLength(1);
+    expect(await deliveries(user.token, webhook._id)).toHaveLength(1);
   });
 
   it('disables an endpoint after WEBHOOK_DISABLE_AFTER failed deliveries in a row and tells its owner once', async () => {
@@ -193,13 +233,19 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     expect(target.requests).toHaveLength(3);
     expect((await call(user.token, 'GET', `/webhooks/${webhook._id}`)).body).toMatchObject({ enabled: false, failureStreak: 3, disabledAt: expect.any(String) });
 
-    // Disabled: the next event is not delivered, and no second webhook_disabled comes.
+    // Disabled: the next event is not delivered to it, and no second webhook_disabled comes. A second, enabled
+    // webhook hears the event, so it is queued: once its event job is fanned out, the disabled one got no delivery.
+    const other = await receiver();
+    const listening = await register(user.token, other.url, ['job.completed']);
     const jobId = await enqueue(user.token, 'While disabled');
-    await waitFor(async () => ((await call(user.token, 'GET', `/generate-content/${jobId}`)).body.status === 'completed' ? true : undefined), 'the job to complete');
-    await expectNoEvent(socket, 'webhook_disabled', 1500);
-    expect(target.requests).toHaveLength(3);
+    await waitFor(async () => ((await eventState(jobId)) === 'completed' ? true : undefined), 'the event job to be fanned out');
+    const eventId = `${jobId}:webhook`;
+    await waitFor(async () => ((await deliveries(user.token, listening._id)).some((entry) => entry.eventId === eventId) ? true : undefined), 'the enabled webhook to log the event');
+    expect((await deliveries(user.token, webhook._id)).map((entry) => entry.eventId)).not.toContain(eventId);
+    await expectNoEvent(socket, 'webhook_disabled', 500);
     const notifications = (await call(user.token, 'GET', '/notifications')).body as { event: string }[];
     expect(notifications.filter((entry) => entry.event === 'webhook_disabled')).toHaveLength(1);
+    expect((await call(user.token, 'DELETE', `/webhooks/${listening._id}`)).status).toBe(200);
 
     // Re-enabling starts a new streak; deliveries resume.
     const enabled = await call(user.token, 'PATCH', `/webhooks/${webhook._id}`, { enabled: true });
@@ -315,6 +361,60 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     expect((await call(user.token, 'GET', `/webhooks/${webhook._id}`)).status).toBe(404);
   });
 
+  it('creates exactly 10 of 15 parallel POSTs (a slot is taken in Redis first), and a deleted one frees its slot', async () => {
+    const user = await registerUser(api.url);
+    const target = await receiver();
+    const answers = await Promise.all(Array.from({ length: 15 }, (_, i) => call(user.token, 'POST', '/webhooks', { url: `${target.url}?p=${i}`, events: ['job.completed'] })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([...Array(10).fill(201), ...Array(5).fill(409)]);
+    const listed = (await call(user.token, 'GET', '/webhooks')).body as { _id: string }[];
+    expect(listed).toHaveLength(10);
+
+    expect((await call(user.token, 'DELETE', `/webhooks/${listed[0]._id}`)).status).toBe(200);
+    expect((await call(user.token, 'POST', '/webhooks', { url: target.url, events: ['job.completed'] })).status).toBe(201);
+    expect((await call(user.token, 'POST', '/webhooks', { url: target.url, events: ['job.completed'] })).status).toBe(409);
+  });
+
+  it('queues no event for a user whose enabled webhooks do not hear it: none, a disabled one, a deleted one', async () => {
+    const user = await registerUser(api.url);
+    const target = await receiver();
+
+    // No webhook: nothing queued.
+    const before = await enqueue(user.token, 'No webhook yet');
+    await finished(user.token, before, 0);
+    expect(await eventState(before)).toBe('unknown');
+
+    // One that hears job.failed only: a completed job queues nothing either.
+    const failures = await register(user.token, target.url, ['job.failed']);
+    const unheard = await enqueue(user.token, 'Nobody hears this');
+    await finished(user.token, unheard, 1);
+    expect(await eventState(unheard)).toBe('unknown');
+
+    // After creating one that hears it, events flow.
+    const webhook = await register(user.token, target.url, ['job.completed']);
+    const heard = await enqueue(user.token, 'Heard');
+    await finished(user.token, heard, 2);
+    await waitFor(async () => ((await eventState(heard)) === 'completed' ? true : undefined), 'the event job to be fanned out');
+    const [request] = await requestsUntil(target, 1);
+    expect(verify(webhook.secret, request)).toMatchObject({ type: 'job.completed', data: { jobId: heard } });
+    // A fanned-out event keeps only its id in Redis.
+    expect((await queue.getJob(eventJobId(`${heard}:webhook`)))?.data.body).toBe('');
+
+    // Disabled: nothing queued.
+    expect((await call(user.token, 'PATCH', `/webhooks/${webhook._id}`, { enabled: false })).status).toBe(200);
+    const whileDisabled = await enqueue(user.token, 'While disabled');
+    await finished(user.token, whileDisabled, 3);
+    expect(await eventState(whileDisabled)).toBe('unknown');
+
+    // Re-enabled, then deleted: nothing queued once it is gone.
+    expect((await call(user.token, 'PATCH', `/webhooks/${webhook._id}`, { enabled: true })).status).toBe(200);
+    expect((await call(user.token, 'DELETE', `/webhooks/${webhook._id}`)).status).toBe(200);
+    expect((await call(user.token, 'DELETE', `/webhooks/${failures._id}`)).status).toBe(200);
+    const afterDelete = await enqueue(user.token, 'After deleting');
+    await finished(user.token, afterDelete, 4);
+    expect(await eventState(afterDelete)).toBe('unknown');
+    expect(target.requests).toHaveLength(1);
+  });
+
   describe('without WEBHOOK_ALLOW_PRIVATE', () => {
     it.each([
       'http://127.0.0.1/hook',
@@ -332,6 +432,15 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
       const response = await http(closedApi.url, 'POST', '/webhooks', { token: user.token, body: { url, events: ['job.completed'] } });
       expect(response.status).toBe(400);
       expect(response.body.details).toEqual([{ field: 'url', errors: [expect.any(String)] }]);
+      // The refusal never says where the name resolved.
+      expect(response.body.details[0].errors[0]).toMatch(/^url (resolves to an address that is not allowed|names a cloud metadata host)/);
+    });
+
+    it('refuses a host that does not resolve without naming it', async () => {
+      const user = await registerUser(closedApi.url);
+      const response = await http(closedApi.url, 'POST', '/webhooks', { token: user.token, body: { url: 'https://no-such-host.invalid/hook', events: ['job.completed'] } });
+      expect(response.status).toBe(400);
+      expect(response.body.details).toEqual([{ field: 'url', errors: ['url could not be resolved'] }]);
     });
 
     it('refuses a change of url to an internal address too', async () => {

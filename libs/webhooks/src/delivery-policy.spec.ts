@@ -34,10 +34,13 @@ describe('delivery-policy', () => {
       expect(retryDelayMs(40, 1000)).toBe(MAX_BACKOFF_MS);
     });
 
-    it("takes the endpoint's Retry-After instead, shorter or longer", () => {
-      expect(retryDelayMs(5, 1000, 2000)).toBe(2000);
+    it("takes the endpoint's Retry-After when longer than the backoff, never shorter (Retry-After: 0 is no instant retry)", () => {
+      expect(retryDelayMs(1, 1000, 2000)).toBe(2000);
+      expect(retryDelayMs(5, 1000, 2000)).toBe(16_000);
       expect(retryDelayMs(1, 1000, 30_000)).toBe(30_000);
-      expect(retryDelayMs(1, 1000, 0)).toBe(0);
+      expect(retryDelayMs(1, 1000, 0)).toBe(1000);
+      expect(retryDelayMs(3, 1000, 0)).toBe(4000);
+      expect(retryDelayMs(1, 1000, MAX_BACKOFF_MS * 2)).toBe(MAX_BACKOFF_MS);
     });
   });
 

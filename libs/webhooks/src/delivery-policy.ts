@@ -23,12 +23,12 @@ export function judgeAttempt(response: WebhookResponse): AttemptVerdict {
 export const MAX_BACKOFF_MS = 6 * 3_600_000;
 
 /**
- * The wait before attempt `failedAttempt + 1`: the endpoint's Retry-After when it sent one, otherwise
- * `baseMs` × 2^(failedAttempt-1) (1, 2, 4, 8... × base), at most MAX_BACKOFF_MS.
+ * The wait before attempt `failedAttempt + 1`: `baseMs` × 2^(failedAttempt-1) (1, 2, 4, 8... × base), or the
+ * endpoint's Retry-After when that is longer (a `Retry-After: 0` must not make retries immediate), at most MAX_BACKOFF_MS.
  */
 export function retryDelayMs(failedAttempt: number, baseMs: number, retryAfterMs?: number): number {
-  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, MAX_BACKOFF_MS);
-  return Math.min(baseMs * 2 ** Math.max(failedAttempt - 1, 0), MAX_BACKOFF_MS);
+  const backoff = baseMs * 2 ** Math.max(failedAttempt - 1, 0);
+  return Math.min(Math.max(retryAfterMs ?? 0, backoff), MAX_BACKOFF_MS);
 }
 
 /** Thrown by the worker after an attempt worth repeating: BullMQ retries after `delayMs` (see webhookBackoff). */

@@ -1,5 +1,11 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { Logger } from '@nestjs/common';
+
+// Where a name resolves is internal knowledge: users get a generic refusal, the detail goes to the debug log.
+const logger = new Logger('WebhookTarget');
+export const REFUSED_ADDRESS = 'url resolves to an address that is not allowed';
+export const UNRESOLVED = 'url could not be resolved';
 
 /** Why an address is not a webhook target; undefined for a public address. */
 export type AddressClass =
@@ -39,15 +45,15 @@ const METADATA_HOSTS = new Set(['metadata', 'metadata.google.internal', 'metadat
 
 type V4Range = [base: number, bits: number, kind: AddressClass];
 
-// Order matters: the first match names the class (metadata before link-local, broadcast before reserved).
+// Order matters: the first match names the class (broadcast before reserved). All of link-local IPv4 counts as
+// metadata (refused even with WEBHOOK_ALLOW_PRIVATE): AWS, ECS, Azure and GCP serve credentials there, not only at .254.
 const V4_RANGES: V4Range[] = [
-  [v4('169.254.169.254'), 32, 'metadata'],
+  [v4('169.254.0.0'), 16, 'metadata'],
   [v4('0.0.0.0'), 8, 'unspecified'],
   [v4('127.0.0.0'), 8, 'loopback'],
   [v4('10.0.0.0'), 8, 'private'],
   [v4('172.16.0.0'), 12, 'private'],
   [v4('192.168.0.0'), 16, 'private'],
-  [v4('169.254.0.0'), 16, 'link-local'],
   [v4('100.64.0.0'), 10, 'cgnat'],
   [v4('192.0.0.0'), 24, 'reserved'],
   [v4('192.0.2.0'), 24, 'reserved'],
@@ -119,6 +125,8 @@ function classifyV6(groups: number[]): AddressClass | undefined {
   if (g0 === 0x2001 && g1 === 0) return 'reserved';
   if (g0 === 0x2001 && g1 === 0xdb8) return 'reserved';
   if (g0 === 0x100 && g1 === 0 && g2 === 0 && g3 === 0) return 'reserved';
+  // AWS's IPv6 metadata service (fd00:ec2::254) and its neighbours: inside unique-local, but refused like metadata.
+  if (g0 === 0xfd00 && g1 === 0xec2) return 'metadata';
   if ((g0 & 0xfe00) === 0xfc00) return 'unique-local';
   if ((g0 & 0xffc0) === 0xfe80) return 'link-local';
   // Site-local (deprecated) is private by design.
@@ -151,13 +159,14 @@ export interface TargetPolicy {
   httpsOnly: boolean;
 }
 
-/** An address refused by the policy, named in the message; undefined when allowed. */
+/** The refusal of an address by the policy (generic: it does not name the address; the debug log does); undefined when allowed. */
 export function refusedAddress(address: string, policy: Pick<TargetPolicy, 'allowPrivate'>): string | undefined {
   const kind = classifyAddress(address);
   if (!kind) return undefined;
   // Metadata services hand out credentials: refused even where private targets are allowed.
   if (policy.allowPrivate && kind !== 'metadata') return undefined;
-  return `url resolves to a ${kind} address (${address}), which webhooks may not reach`;
+  logger.debug(`refused a webhook target: ${kind} address ${address}`);
+  return REFUSED_ADDRESS;
 }
 
 /** Why `url` can never be a webhook target, before any DNS: scheme, credentials, host form. Undefined when fine. */
@@ -173,7 +182,7 @@ export function urlProblem(url: string, policy: TargetPolicy): string | undefine
   const host = hostOf(parsed);
   if (!host) return 'url must name a host';
   if (METADATA_HOSTS.has(host)) return 'url names a cloud metadata host, which webhooks may not reach';
-  if (!policy.allowPrivate && (host === 'localhost' || host.endsWith('.localhost'))) return 'url resolves to a loopback address (localhost), which webhooks may not reach';
+  if (!policy.allowPrivate && (host === 'localhost' || host.endsWith('.localhost'))) return REFUSED_ADDRESS;
   if (isIP(host)) return refusedAddress(host, policy);
   return undefined;
 }
@@ -185,7 +194,7 @@ export function hostOf(url: URL): string {
   return bare.endsWith('.') ? bare.slice(0, -1) : bare;
 }
 
-/** A URL or host refused as a webhook target; its message names why. */
+/** A URL or host refused as a webhook target; its message says why without naming addresses. */
 export class RefusedTargetError extends Error {
   constructor(message: string) {
     super(message);
@@ -206,10 +215,14 @@ export async function resolveAllowed(host: string, policy: Pick<TargetPolicy, 'a
   let addresses: string[];
   try {
     addresses = await resolve(host);
-  } catch {
-    throw new RefusedTargetError(`url host ${host} does not resolve`);
+  } catch (error) {
+    logger.debug(`refused a webhook target: ${host} does not resolve (${(error as Error).message})`);
+    throw new RefusedTargetError(UNRESOLVED);
   }
-  if (addresses.length === 0) throw new RefusedTargetError(`url host ${host} does not resolve`);
+  if (addresses.length === 0) {
+    logger.debug(`refused a webhook target: ${host} resolves to no address`);
+    throw new RefusedTargetError(UNRESOLVED);
+  }
   for (const address of addresses) {
     const problem = refusedAddress(address, policy);
     if (problem) throw new RefusedTargetError(problem);

@@ -15,15 +15,31 @@ export class WebhookDeliveryRepository {
     await this.deliveries.replaceOne({ _id }, { _id, webhookId, seq, ...entry }, { upsert: true });
   }
 
-  /** Newest first. */
+  /** Newest first. Read by the ring's `_id`s (FerretDB answers `_id` alone from an index; `webhookId` would be a scan). */
   async list(webhookId: string): Promise<WebhookDeliveryView[]> {
-    const entries = await this.deliveries.find({ webhookId }).sort({ seq: -1 }).limit(DELIVERY_LOG_SIZE).lean();
-    return entries.map(toView);
+    const entries = await inBatches(ringIds(webhookId), (_id) => this.deliveries.findById(_id).lean<WebhookDelivery>());
+    return entries
+      .filter((entry): entry is WebhookDelivery => Boolean(entry))
+      .sort((a, b) => b.seq - a.seq)
+      .map(toView);
   }
 
   async deleteFor(webhookId: string): Promise<void> {
-    await this.deliveries.deleteMany({ webhookId });
+    await inBatches(ringIds(webhookId), (_id) => this.deliveries.deleteOne({ _id }));
   }
+}
+
+/** How many reads or deletes of one ring run at once. */
+const BATCH = 10;
+
+function ringIds(webhookId: string): string[] {
+  return Array.from({ length: DELIVERY_LOG_SIZE }, (_unused, position) => `${webhookId}:${position}`);
+}
+
+async function inBatches<T>(ids: string[], run: (id: string) => PromiseLike<T>): Promise<T[]> {
+  const results: T[] = [];
+  for (let start = 0; start < ids.length; start += BATCH) results.push(...(await Promise.all(ids.slice(start, start + BATCH).map(run))));
+  return results;
 }
 
 function toView(entry: WebhookDelivery): WebhookDeliveryView {

@@ -9,6 +9,7 @@ import { deliveryJobId, WebhookQueue } from './webhook.queue';
 import { WebhookRecord, WebhookRepository } from './webhook.repository';
 import { generateSecret, messageId } from './webhook-signature';
 import { WebhookStateRepository } from './webhook-state.repository';
+import { WebhookSubscriptions } from './webhook-subscriptions.service';
 import { WebhookJobMap } from './webhook.types';
 
 const config: WebhooksConfig = { maxAttempts: 3, disableAfter: 2, timeoutMs: 1000, backoffMs: 100, concurrency: 1, allowPrivate: true, httpsOnly: false };
@@ -45,6 +46,7 @@ describe(WebhookDeliveryService.name, () => {
   let queue: jest.Mocked<WebhookQueue>;
   let client: jest.Mocked<WebhookClient>;
   let events: jest.Mocked<PubSubService>;
+  let subscriptions: jest.Mocked<WebhookSubscriptions>;
 
   beforeEach(() => {
     webhooks = strictMock(WebhookRepository);
@@ -53,10 +55,11 @@ describe(WebhookDeliveryService.name, () => {
     queue = strictMock(WebhookQueue);
     client = strictMock(WebhookClient);
     events = strictMock(PubSubService);
+    subscriptions = strictMock(WebhookSubscriptions);
     webhooks.findById.mockResolvedValue(webhookStub.enabled);
     state.nextLogSeq.mockResolvedValue(1);
     log.record.mockResolvedValue();
-    sut = new WebhookDeliveryService(webhooks, log, state, queue, client, events, config);
+    sut = new WebhookDeliveryService(webhooks, log, state, queue, client, events, subscriptions, config);
   });
 
   describe('fanOut', () => {
@@ -72,6 +75,11 @@ describe(WebhookDeliveryService.name, () => {
         { ...deliveryStub },
         { ...deliveryStub, webhookId: second._id, msgId: messageId('j1:webhook', second._id) },
       ]);
+    });
+
+    it('adds nothing for an event whose body the worker emptied after fanning it out (a rerun)', async () => {
+      await expect(sut.fanOut({ eventId: 'j1:webhook', type: 'job.completed', userId: webhookStub.enabled.userId, body: '' })).resolves.toBe(0);
+      expect(webhooks.list).not.toHaveBeenCalled();
     });
   });
 
@@ -96,9 +104,11 @@ describe(WebhookDeliveryService.name, () => {
       expect(state.countDelivery).not.toHaveBeenCalled();
     });
 
-    it("honours a 429's Retry-After", async () => {
+    it("honours a 429's Retry-After, but never retries sooner than the backoff (Retry-After: 0)", async () => {
       client.send.mockResolvedValue(answer({ statusCode: 429, retryAfterMs: 5000 }));
       await expect(sut.deliver(deliveryStub, 1)).resolves.toEqual({ action: 'retry', delayMs: 5000, reason: 'HTTP 429' });
+      client.send.mockResolvedValue(answer({ statusCode: 429, retryAfterMs: 0 }));
+      await expect(sut.deliver(deliveryStub, 2)).resolves.toEqual({ action: 'retry', delayMs: 200, reason: 'HTTP 429' });
     });
 
     it('fails the delivery after the last attempt and counts it', async () => {
@@ -119,8 +129,10 @@ describe(WebhookDeliveryService.name, () => {
       state.countDelivery.mockResolvedValue({ streak: 2, disabledMark: '1700000000000' });
       webhooks.disable.mockResolvedValue();
       events.publish.mockResolvedValue();
+      subscriptions.changed.mockResolvedValue();
       await sut.deliver(deliveryStub, 1);
       expect(webhooks.disable).toHaveBeenCalledWith(webhookStub.enabled._id, new Date(1_700_000_000_000), 2);
+      expect(subscriptions.changed).toHaveBeenCalledWith(webhookStub.enabled.userId);
       expect(events.publish).toHaveBeenCalledWith(
         'webhook_disabled',
         webhookStub.enabled.userId,
@@ -129,19 +141,30 @@ describe(WebhookDeliveryService.name, () => {
       );
     });
 
-    it('skips an endpoint that was disabled or deleted since the event', async () => {
+    it('skips an endpoint disabled since the event with a log entry, and one deleted since silently', async () => {
       webhooks.findById.mockResolvedValueOnce({ ...webhookStub.enabled, enabled: false });
       await expect(sut.deliver(deliveryStub, 1)).resolves.toEqual({ action: 'done' });
+      expect(log.record).toHaveBeenCalledWith(webhookStub.enabled._id, 1, expect.objectContaining({ eventId: deliveryStub.eventId, attempt: 1, outcome: 'skipped', error: 'endpoint disabled', latencyMs: 0 }));
       webhooks.findById.mockResolvedValueOnce(undefined);
       await expect(sut.deliver(deliveryStub, 1)).resolves.toEqual({ action: 'done' });
+      expect(log.record).toHaveBeenCalledTimes(1);
       expect(client.send).not.toHaveBeenCalled();
+      expect(state.countDelivery).not.toHaveBeenCalled();
     });
 
-    it('sends a test ping to a disabled endpoint, and never counts it', async () => {
+    it('sends a test ping to a disabled endpoint, once (a 5xx fails it at the first attempt), and never counts it', async () => {
       webhooks.findById.mockResolvedValue({ ...webhookStub.enabled, enabled: false });
       client.send.mockResolvedValue(answer({ statusCode: 500 }));
-      await expect(sut.deliver({ ...deliveryStub, type: 'webhook.test' }, 3)).resolves.toEqual({ action: 'fail', reason: 'HTTP 500' });
+      await expect(sut.deliver({ ...deliveryStub, type: 'webhook.test' }, 1)).resolves.toEqual({ action: 'fail', reason: 'HTTP 500' });
+      expect(log.record).toHaveBeenCalledWith(webhookStub.enabled._id, 1, expect.objectContaining({ outcome: 'failed' }));
       expect(state.countDelivery).not.toHaveBeenCalled();
+    });
+
+    it('lets a database outage through before anything is sent (the worker puts the job off)', async () => {
+      const outage = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:27017'), { name: 'MongoServerSelectionError' });
+      webhooks.findById.mockRejectedValue(outage);
+      await expect(sut.deliver(deliveryStub, 1)).rejects.toBe(outage);
+      expect(client.send).not.toHaveBeenCalled();
     });
 
     it('does not send again when the log or the count fails (a lost log line beats a duplicate delivery)', async () => {

@@ -7,11 +7,16 @@ import { WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { WebhookRecord, WebhookRepository } from './webhook.repository';
 import { messageId, signatureHeaders, signingSecrets } from './webhook-signature';
 import { WebhookStateRepository } from './webhook-state.repository';
+import { WebhookSubscriptions } from './webhook-subscriptions.service';
 import { deliveryJobId, WebhookQueue } from './webhook.queue';
 import { WEBHOOK_TEST_EVENT, WebhookDeliveryView, WebhookJobMap } from './webhook.types';
 
 /** What the worker does with a delivery job after one attempt. */
 export type DeliveryVerdict = { action: 'done' } | { action: 'retry'; delayMs: number; reason: string } | { action: 'fail'; reason: string };
+/** Logged only: nothing was sent. */
+type Skip = { action: 'skip'; reason: string };
+
+const OUTCOMES: Record<(DeliveryVerdict | Skip)['action'], WebhookDeliveryView['outcome']> = { done: 'delivered', retry: 'retrying', fail: 'failed', skip: 'skipped' };
 
 /**
  * The worker side of webhooks: fans an event out to the owner's endpoints, makes one attempt of one
@@ -29,11 +34,14 @@ export class WebhookDeliveryService {
     private readonly queue: WebhookQueue,
     private readonly client: WebhookClient,
     private readonly events: PubSubService,
+    private readonly subscriptions: WebhookSubscriptions,
     @Inject(webhooksConfig.KEY) private readonly config: WebhooksConfig,
   ) {}
 
   /** One delivery job per enabled endpoint of the owner subscribed to the event; returns how many (a repeat adds none). */
   async fanOut(event: WebhookJobMap['event']): Promise<number> {
+    // The worker empties a fanned-out event's body (kept only for its id); a rerun of it has nothing to add.
+    if (!event.body) return 0;
     const targets = (await this.webhooks.list(event.userId)).filter((webhook) => webhook.enabled && webhook.events.includes(event.type));
     for (const target of targets) {
       await this.queue.addDelivery({ eventId: event.eventId, webhookId: target._id, userId: event.userId, msgId: messageId(event.eventId, target._id), type: event.type, body: event.body });
@@ -42,20 +50,24 @@ export class WebhookDeliveryService {
   }
 
   /**
-   * Attempt `attempt` (1 = first) of one delivery. An endpoint deleted or disabled since is skipped (a test
-   * ping still goes to a disabled one). The signature is made now, with the secrets valid now.
+   * Attempt `attempt` (1 = first) of one delivery. An endpoint deleted since is skipped; one disabled since is
+   * skipped with a log entry (a test ping still goes to a disabled one). The signature is made now, with the
+   * secrets valid now. A test ping gets one attempt. Throws only when MongoDB is unreachable (nothing sent).
    */
   async deliver(delivery: WebhookJobMap['deliver'], attempt: number): Promise<DeliveryVerdict> {
     const target = await this.webhooks.findById(delivery.webhookId);
     const isTest = delivery.type === WEBHOOK_TEST_EVENT;
     if (!target || target.userId !== delivery.userId) return { action: 'done' };
-    if (!target.enabled && !isTest) return { action: 'done' };
+    if (!target.enabled && !isTest) {
+      await this.logAttempt(target, delivery, attempt, { latencyMs: 0 }, { action: 'skip', reason: 'endpoint disabled' }, new Date());
+      return { action: 'done' };
+    }
 
     const now = new Date();
     const headers = signatureHeaders(delivery.msgId, delivery.body, signingSecrets(target, now), now);
     const response = await this.client.send({ url: target.url, headers, body: delivery.body }, { timeoutMs: this.config.timeoutMs, allowPrivate: this.config.allowPrivate, httpsOnly: this.config.httpsOnly });
     const judged = judgeAttempt(response);
-    const last = attempt >= this.config.maxAttempts;
+    const last = isTest || attempt >= this.config.maxAttempts;
     const verdict: DeliveryVerdict =
       judged.kind === 'delivered'
         ? { action: 'done' }
@@ -70,7 +82,7 @@ export class WebhookDeliveryService {
   }
 
   /** Best effort: a log write that fails must not send the delivery again. */
-  private async logAttempt(target: WebhookRecord, delivery: WebhookJobMap['deliver'], attempt: number, response: WebhookResponse, verdict: DeliveryVerdict, at: Date): Promise<void> {
+  private async logAttempt(target: WebhookRecord, delivery: WebhookJobMap['deliver'], attempt: number, response: WebhookResponse, verdict: DeliveryVerdict | Skip, at: Date): Promise<void> {
     const entry: WebhookDeliveryView = {
       at,
       eventId: delivery.eventId,
@@ -78,7 +90,7 @@ export class WebhookDeliveryService {
       type: delivery.type,
       attempt,
       latencyMs: response.latencyMs,
-      outcome: verdict.action === 'done' ? 'delivered' : verdict.action === 'retry' ? 'retrying' : 'failed',
+      outcome: OUTCOMES[verdict.action],
     };
     if (response.statusCode !== undefined) entry.statusCode = response.statusCode;
     if (verdict.action !== 'done') entry.error = verdict.reason;
@@ -110,6 +122,8 @@ export class WebhookDeliveryService {
   private async disable(target: WebhookRecord, streak: number, mark: string): Promise<void> {
     const reason = `${streak} deliveries in a row failed`;
     await this.webhooks.disable(target._id, new Date(Number(mark)), streak);
+    // A disabled endpoint no longer hears anything: its owner's events may stop being queued.
+    await this.subscriptions.changed(target.userId);
     await this.events.publish('webhook_disabled', target.userId, { webhookId: target._id, url: target.url, reason }, { once: `webhook:${target._id}:disabled:${mark}` });
     this.logger.warn({ msg: 'webhook disabled', webhookId: target._id, reason });
   }

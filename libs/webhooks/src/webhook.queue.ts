@@ -9,8 +9,11 @@ import { WebhookJobMap, WEBHOOKS_QUEUE } from './webhook.types';
 const ADD_TIMEOUT_MS = 2000;
 /** The backoff type BullMQ hands to the worker's custom strategy (webhookBackoff). */
 export const WEBHOOK_BACKOFF_TYPE = 'webhook';
-/** Finished entries stay this long, so a repeated event (a retried finisher) is still dropped by its jobId. */
-const KEEP = { removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 50_000 } };
+/**
+ * Finished entries stay this long, so a repeated event (a retried finisher, minutes later) is still dropped by
+ * its jobId; a fanned-out event keeps no body (the worker empties it). Failed ones stay longer, to be looked at.
+ */
+const KEEP = { removeOnComplete: { age: 24 * 3600, count: 10_000 }, removeOnFail: { age: 7 * 24 * 3600, count: 10_000 } };
 
 /** Every state an entry may be in, and how many entries are read at a time when looking for a user's. */
 const ENTRY_STATES = ['wait', 'prioritized', 'delayed', 'waiting-children', 'active', 'completed', 'failed'] as const;
@@ -53,10 +56,13 @@ export class WebhookQueue implements OnApplicationShutdown {
     await this.bounded(this.queue.add('event', payload, { jobId: eventJobId(payload.eventId), attempts: 10, backoff: { type: 'exponential', delay: 1000 }, ...KEEP }));
   }
 
-  /** One event to one endpoint: WEBHOOK_MAX_ATTEMPTS attempts, waits chosen by the worker (backoff or Retry-After). */
-  async addDelivery(payload: WebhookJobMap['deliver']): Promise<void> {
+  /**
+   * One event to one endpoint: WEBHOOK_MAX_ATTEMPTS attempts (`attempts` overrides it: a test ping gets one),
+   * waits chosen by the worker (backoff or Retry-After).
+   */
+  async addDelivery(payload: WebhookJobMap['deliver'], attempts = this.config.maxAttempts): Promise<void> {
     const jobId = deliveryJobId(payload.eventId, payload.webhookId);
-    await this.bounded(this.queue.add('deliver', payload, { jobId, attempts: this.config.maxAttempts, backoff: { type: WEBHOOK_BACKOFF_TYPE }, ...KEEP }));
+    await this.bounded(this.queue.add('deliver', payload, { jobId, attempts, backoff: { type: WEBHOOK_BACKOFF_TYPE }, ...KEEP }));
   }
 
   /**
@@ -81,9 +87,9 @@ export class WebhookQueue implements OnApplicationShutdown {
     return { removed, held };
   }
 
-  // BullMQ waits for a first connection indefinitely; the caller must hear "unavailable" instead.
+  // BullMQ waits for a first connection indefinitely; the caller must hear "unavailable" instead (isDependencyDown knows ETIMEDOUT).
   private async bounded(added: Promise<unknown>): Promise<void> {
-    await Promise.race([added, sleep(ADD_TIMEOUT_MS).then(() => Promise.reject(new Error('Queue did not answer in time')))]);
+    await Promise.race([added, sleep(ADD_TIMEOUT_MS).then(() => Promise.reject(new Error('Queue did not answer in time (ETIMEDOUT)')))]);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectModel } from '@nestjs/mongoose';
-import { Model } from 'mongoose';
+import { Model, Types } from 'mongoose';
 import { ownerObjectId, parseObjectId } from '@app/common';
 import { Webhook } from './webhook.schema';
 import { WebhookEventType, WebhookTarget, WebhookView } from './webhook.types';
@@ -23,8 +23,13 @@ export interface NewWebhook {
 export class WebhookRepository {
   constructor(@InjectModel(Webhook.name) private readonly webhooks: Model<Webhook>) {}
 
-  async create(userId: string, fields: NewWebhook): Promise<WebhookRecord> {
-    const created = await this.webhooks.create({ ...fields, userId: ownerObjectId(userId), enabled: true, failureStreak: 0 });
+  /** An id for a webhook not yet stored (its slot is taken under it first). */
+  newId(): string {
+    return new Types.ObjectId().toHexString();
+  }
+
+  async create(userId: string, fields: NewWebhook, id = this.newId()): Promise<WebhookRecord> {
+    const created = await this.webhooks.create({ ...fields, _id: new Types.ObjectId(id), userId: ownerObjectId(userId), enabled: true, failureStreak: 0 });
     return toRecord(created.toObject());
   }
 

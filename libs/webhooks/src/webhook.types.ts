@@ -10,6 +10,10 @@ export const WEBHOOK_URL_MAX_LENGTH = 2048;
 export const WEBHOOK_DESCRIPTION_MAX_LENGTH = 500;
 /** Delivery log entries kept per webhook (a ring: the oldest is overwritten). */
 export const DELIVERY_LOG_SIZE = 100;
+/** At most one test ping per webhook this often (POST /webhooks/:id/test; 429 with Retry-After beyond). */
+export const TEST_PING_INTERVAL_MS = 10_000;
+/** How long a slot may be held by a webhook being created before a full user's slots are checked against MongoDB. */
+export const SLOT_CLAIM_GRACE_MS = 60_000;
 /** How long a rotated-out secret still signs. */
 export const PREVIOUS_SECRET_TTL_MS = 24 * 60 * 60 * 1000;
 
@@ -83,8 +87,8 @@ export interface WebhookDeliveryView {
   attempt: number;
   statusCode?: number;
   latencyMs: number;
-  /** delivered; retrying (another attempt follows); failed (the delivery failed for good). */
-  outcome: 'delivered' | 'retrying' | 'failed';
+  /** delivered; retrying (another attempt follows); failed (the delivery failed for good); skipped (not sent: endpoint disabled). */
+  outcome: 'delivered' | 'retrying' | 'failed' | 'skipped';
   error?: string;
   responseBytes?: number;
   truncated?: boolean;

@@ -9,6 +9,8 @@ import { WebhookDelivery, WebhookDeliverySchema } from './webhook-delivery.schem
 import { WebhookDeliveryRepository } from './webhook-delivery.repository';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import { WebhookEventsService } from './webhook-events.service';
+import { WebhookLimitsRepository } from './webhook-limits.repository';
+import { WebhookSubscriptions } from './webhook-subscriptions.service';
 import { WebhookQueue } from './webhook.queue';
 import { WebhookRepository } from './webhook.repository';
 import { Webhook, WebhookSchema } from './webhook.schema';
@@ -16,8 +18,8 @@ import { WebhookStateRepository } from './webhook-state.repository';
 import { WEBHOOKS_QUEUE } from './webhook.types';
 import { WebhooksService } from './webhooks.service';
 
-const services = [WebhooksService, WebhookEventsService];
-const repositories = [WebhookRepository, WebhookDeliveryRepository, WebhookStateRepository, WebhookQueue, WebhookClient];
+const services = [WebhooksService, WebhookEventsService, WebhookSubscriptions];
+const repositories = [WebhookRepository, WebhookDeliveryRepository, WebhookStateRepository, WebhookLimitsRepository, WebhookQueue, WebhookClient];
 const models = MongooseModule.forFeature([
   { name: Webhook.name, schema: WebhookSchema },
   { name: WebhookDelivery.name, schema: WebhookDeliverySchema },

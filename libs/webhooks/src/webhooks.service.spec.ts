@@ -2,6 +2,8 @@ import { WebhooksConfig } from '@app/config';
 import { strictMock } from '@app/testing';
 import { WebhookClient } from './webhook.client';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { WebhookLimitsRepository } from './webhook-limits.repository';
+import { WebhookSubscriptions } from './webhook-subscriptions.service';
 import { WebhookQueue } from './webhook.queue';
 import { WebhookRecord, WebhookRepository } from './webhook.repository';
 import { messageId } from './webhook-signature';
@@ -30,6 +32,8 @@ describe(WebhooksService.name, () => {
   let webhooks: jest.Mocked<WebhookRepository>;
   let deliveries: jest.Mocked<WebhookDeliveryRepository>;
   let state: jest.Mocked<WebhookStateRepository>;
+  let limits: jest.Mocked<WebhookLimitsRepository>;
+  let subscriptions: jest.Mocked<WebhookSubscriptions>;
   let queue: jest.Mocked<WebhookQueue>;
   let client: WebhookClient;
   const resolve = jest.fn(async (host: string) => (host === 'hooks.test' ? ['93.184.216.34'] : ['10.0.0.7']));
@@ -38,33 +42,72 @@ describe(WebhooksService.name, () => {
     webhooks = strictMock(WebhookRepository);
     deliveries = strictMock(WebhookDeliveryRepository);
     state = strictMock(WebhookStateRepository);
+    limits = strictMock(WebhookLimitsRepository);
+    subscriptions = strictMock(WebhookSubscriptions);
     queue = strictMock(WebhookQueue);
     client = new WebhookClient(resolve);
     state.streaks.mockImplementation(async (_user, ids) => ids.map(() => 0));
-    sut = new WebhooksService(webhooks, deliveries, state, queue, client, config);
+    subscriptions.changing.mockResolvedValue();
+    subscriptions.changed.mockResolvedValue();
+    sut = new WebhooksService(webhooks, deliveries, state, limits, subscriptions, queue, client, config);
   });
 
   describe('create', () => {
-    it('stores a fresh whsec_ secret and shows it once', async () => {
-      webhooks.count.mockResolvedValue(0);
-      webhooks.create.mockImplementation(async (_user, fields) => ({ ...webhookStub.disabled, ...fields, enabled: true, failureStreak: 0, disabledAt: undefined }));
-      const created = await sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed', 'job.completed', 'job.failed'] });
-      expect(created).toMatchObject({ url: 'https://hooks.test/in', events: ['job.completed', 'job.failed'], enabled: true, failureStreak: 0, secret: expect.stringMatching(/^whsec_/) });
-      expect(webhooks.create).toHaveBeenCalledWith(userId, expect.objectContaining({ secret: created.secret }));
+    const newId = '665000000000000000000042';
+    beforeEach(() => {
+      webhooks.newId.mockReturnValue(newId);
+      webhooks.list.mockResolvedValue([webhookStub.disabled]);
+      webhooks.count.mockResolvedValue(1);
+      limits.takeSlot.mockResolvedValue(true);
+      limits.releaseSlots.mockResolvedValue();
     });
 
-    it('refuses a host resolving to a private address with INVALID_ARGUMENT naming url, before counting', async () => {
+    it('takes a slot under the new id, stores a fresh whsec_ secret, shows it once and recomputes the event types', async () => {
+      webhooks.create.mockImplementation(async (_user, fields, id) => ({ ...webhookStub.disabled, ...fields, _id: id!, enabled: true, failureStreak: 0, disabledAt: undefined }));
+      const created = await sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed', 'job.completed', 'job.failed'] });
+      expect(created).toMatchObject({ _id: newId, url: 'https://hooks.test/in', events: ['job.completed', 'job.failed'], enabled: true, failureStreak: 0, secret: expect.stringMatching(/^whsec_/) });
+      expect(limits.takeSlot).toHaveBeenCalledWith(userId, newId, 10, [webhookStub.disabled._id]);
+      expect(webhooks.create).toHaveBeenCalledWith(userId, expect.objectContaining({ secret: created.secret }), newId);
+      expect(subscriptions.changing).toHaveBeenCalledWith(userId);
+      expect(subscriptions.changed).toHaveBeenCalledWith(userId);
+      expect(limits.releaseSlots).not.toHaveBeenCalled();
+    });
+
+    it('refuses a host resolving to a private address with INVALID_ARGUMENT naming url (not the address), before taking a slot', async () => {
       await expect(sut.create(userId, { url: 'https://intranet.test/', events: ['job.completed'] })).rejects.toMatchObject({
         code: 'INVALID_ARGUMENT',
-        details: { details: [{ field: 'url', errors: ['url resolves to a private address (10.0.0.7), which webhooks may not reach'] }] },
+        details: { details: [{ field: 'url', errors: ['url resolves to an address that is not allowed'] }] },
       });
-      expect(webhooks.count).not.toHaveBeenCalled();
+      expect(limits.takeSlot).not.toHaveBeenCalled();
     });
 
-    it('refuses an 11th webhook', async () => {
-      webhooks.count.mockResolvedValue(10);
+    it('refuses an 11th webhook when no slot is left (409 WEBHOOK_LIMIT_REACHED)', async () => {
+      limits.takeSlot.mockResolvedValue(false);
+      limits.slotHolders.mockResolvedValue([webhookStub.disabled._id]);
       await expect(sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed'] })).rejects.toMatchObject({ code: 'WEBHOOK_LIMIT_REACHED', details: { limit: 10 } });
       expect(webhooks.create).not.toHaveBeenCalled();
+    });
+
+    it('gives back slots of creates that died half-way (ids MongoDB lacks, older than a minute), then takes one', async () => {
+      const dead = '000000010000000000000000';
+      const fresh = `${Math.floor(Date.now() / 1000).toString(16)}0000000000000000`;
+      limits.takeSlot.mockResolvedValueOnce(false).mockResolvedValueOnce(true);
+      limits.slotHolders.mockResolvedValue([webhookStub.disabled._id, dead, fresh]);
+      webhooks.create.mockResolvedValue({ ...webhookStub.disabled, _id: newId });
+      await sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed'] });
+      expect(limits.releaseSlots).toHaveBeenCalledWith(userId, [dead]);
+      expect(limits.takeSlot).toHaveBeenCalledTimes(2);
+    });
+
+    it('keeps the count in MongoDB as a second guard, and gives the slot back when refused or when the insert fails', async () => {
+      webhooks.count.mockResolvedValue(10);
+      await expect(sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed'] })).rejects.toMatchObject({ code: 'WEBHOOK_LIMIT_REACHED' });
+      expect(limits.releaseSlots).toHaveBeenLastCalledWith(userId, [newId]);
+
+      webhooks.count.mockResolvedValue(1);
+      webhooks.create.mockRejectedValue(new Error('database down'));
+      await expect(sut.create(userId, { url: 'https://hooks.test/in', events: ['job.completed'] })).rejects.toThrow('database down');
+      expect(limits.releaseSlots).toHaveBeenCalledTimes(2);
     });
   });
 
@@ -75,6 +118,8 @@ describe(WebhooksService.name, () => {
       webhooks.update.mockResolvedValue({ ...webhookStub.disabled, enabled: true, disabledAt: undefined });
       const updated = await sut.update(userId, webhookStub.disabled._id, { enabled: true });
       expect(state.resetStreak).toHaveBeenCalledWith(userId, webhookStub.disabled._id);
+      expect(subscriptions.changing).toHaveBeenCalledWith(userId);
+      expect(subscriptions.changed).toHaveBeenCalledWith(userId);
       expect(webhooks.update).toHaveBeenCalledWith(webhookStub.disabled._id, { enabled: true, failureStreak: 0 }, ['disabledAt']);
       expect(updated).toMatchObject({ enabled: true, failureStreak: 0 });
       expect(updated.disabledAt).toBeUndefined();
@@ -100,23 +145,36 @@ describe(WebhooksService.name, () => {
     expect(rotated).not.toHaveProperty('previousSecret');
   });
 
-  it('a test ping goes to that endpoint only, with its own stable webhook-id', async () => {
+  it('a test ping goes to that endpoint only, once (one attempt), with its own stable webhook-id', async () => {
     webhooks.findOwned.mockResolvedValue(webhookStub.disabled);
+    limits.claimPing.mockResolvedValue(0);
     queue.addDelivery.mockResolvedValue();
     const { eventId, msgId } = await sut.test(userId, webhookStub.disabled._id);
     expect(msgId).toBe(messageId(eventId, webhookStub.disabled._id));
-    expect(queue.addDelivery).toHaveBeenCalledWith(expect.objectContaining({ eventId, msgId, webhookId: webhookStub.disabled._id, userId, type: 'webhook.test' }));
+    expect(limits.claimPing).toHaveBeenCalledWith(userId, webhookStub.disabled._id, 10_000);
+    expect(queue.addDelivery).toHaveBeenCalledWith(expect.objectContaining({ eventId, msgId, webhookId: webhookStub.disabled._id, userId, type: 'webhook.test' }), 1);
     expect(JSON.parse(queue.addDelivery.mock.calls[0][0].body)).toEqual({ type: 'webhook.test', timestamp: expect.any(String), data: { webhookId: webhookStub.disabled._id, url: 'https://hooks.test/in' } });
   });
 
-  it('removing a webhook also drops its log and its Redis state', async () => {
+  it('refuses a second test ping within 10 s with RATE_LIMITED and its Retry-After, queueing nothing', async () => {
+    webhooks.findOwned.mockResolvedValue(webhookStub.disabled);
+    limits.claimPing.mockResolvedValue(7_200);
+    await expect(sut.test(userId, webhookStub.disabled._id)).rejects.toMatchObject({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 8, limit: 1, remaining: 0 } });
+    expect(queue.addDelivery).not.toHaveBeenCalled();
+  });
+
+  it('removing a webhook also drops its log, its Redis state and its slot, and recomputes the event types', async () => {
     webhooks.findOwned.mockResolvedValue(webhookStub.disabled);
     webhooks.delete.mockResolvedValue(true);
     deliveries.deleteFor.mockResolvedValue();
     state.forget.mockResolvedValue();
+    limits.releaseSlots.mockResolvedValue();
     await expect(sut.remove(userId, webhookStub.disabled._id)).resolves.toEqual({ id: webhookStub.disabled._id });
     expect(deliveries.deleteFor).toHaveBeenCalledWith(webhookStub.disabled._id);
     expect(state.forget).toHaveBeenCalledWith(userId, webhookStub.disabled._id);
+    expect(limits.releaseSlots).toHaveBeenCalledWith(userId, [webhookStub.disabled._id]);
+    expect(subscriptions.changing.mock.invocationCallOrder[0]).toBeLessThan(webhooks.delete.mock.invocationCallOrder[0]);
+    expect(subscriptions.changed.mock.invocationCallOrder[0]).toBeGreaterThan(webhooks.delete.mock.invocationCallOrder[0]);
   });
 
   it('removes every webhook of a user (account deletion)', async () => {
@@ -125,6 +183,7 @@ describe(WebhooksService.name, () => {
     webhooks.delete.mockResolvedValue(true);
     deliveries.deleteFor.mockResolvedValue();
     state.forget.mockResolvedValue();
+    limits.releaseSlots.mockResolvedValue();
     await expect(sut.removeAllOf(userId)).resolves.toBe(1);
     expect(webhooks.delete).toHaveBeenCalledWith(webhookStub.disabled._id);
   });

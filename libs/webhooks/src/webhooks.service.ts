@@ -6,7 +6,9 @@ import { webhooksConfig, WebhooksConfig } from '@app/config';
 import { targetProblem } from './ssrf-guard';
 import { WebhookClient } from './webhook.client';
 import { WebhookDeliveryRepository } from './webhook-delivery.repository';
-import { refusedUrl, webhookLimitReached, webhookNotFound } from './webhook.errors';
+import { refusedUrl, testPingLimited, webhookLimitReached, webhookNotFound } from './webhook.errors';
+import { WebhookLimitsRepository } from './webhook-limits.repository';
+import { WebhookSubscriptions } from './webhook-subscriptions.service';
 import { WebhookQueue } from './webhook.queue';
 import { WebhookRecord, WebhookRepository } from './webhook.repository';
 import { generateSecret, messageId } from './webhook-signature';
@@ -14,6 +16,8 @@ import { WebhookStateRepository } from './webhook-state.repository';
 import {
   MAX_WEBHOOKS_PER_USER,
   PREVIOUS_SECRET_TTL_MS,
+  SLOT_CLAIM_GRACE_MS,
+  TEST_PING_INTERVAL_MS,
   WEBHOOK_TEST_EVENT,
   WebhookBody,
   WebhookChanges,
@@ -32,6 +36,8 @@ export class WebhooksService {
     private readonly webhooks: WebhookRepository,
     private readonly deliveries: WebhookDeliveryRepository,
     private readonly state: WebhookStateRepository,
+    private readonly limits: WebhookLimitsRepository,
+    private readonly subscriptions: WebhookSubscriptions,
     private readonly queue: WebhookQueue,
     private readonly client: WebhookClient,
     @Inject(webhooksConfig.KEY) private readonly config: WebhooksConfig,
@@ -40,13 +46,23 @@ export class WebhooksService {
   /**
    * A new endpoint with a fresh secret (shown only here and on rotation). The URL is refused (400 naming
    * `url`) when its form is wrong or its host resolves to an internal address. At MAX_WEBHOOKS_PER_USER the
-   * answer is 400; the count is read before the insert, so two racing creates may end one over (a soft cap).
+   * answer is 409 WEBHOOK_LIMIT_REACHED: a slot is taken in Redis first (exact under racing creates), and the
+   * count in MongoDB is checked again before the insert.
    */
   async create(userId: string, input: WebhookInput): Promise<WebhookWithSecret> {
     await this.checkUrl(input.url);
-    if ((await this.webhooks.count(userId)) >= MAX_WEBHOOKS_PER_USER) throw webhookLimitReached();
-    const created = await this.webhooks.create(userId, { url: input.url, events: unique(input.events), description: input.description, secret: generateSecret() });
-    return { ...toView(created, 0), secret: created.secret };
+    const id = this.webhooks.newId();
+    await this.takeSlot(userId, id);
+    try {
+      if ((await this.webhooks.count(userId)) >= MAX_WEBHOOKS_PER_USER) throw webhookLimitReached();
+      await this.subscriptions.changing(userId);
+      const created = await this.webhooks.create(userId, { url: input.url, events: unique(input.events), description: input.description, secret: generateSecret() }, id);
+      await this.subscriptions.changed(userId);
+      return { ...toView(created, 0), secret: created.secret };
+    } catch (error) {
+      await this.limits.releaseSlots(userId, [id]).catch(() => undefined);
+      throw error;
+    }
   }
 
   async list(userId: string): Promise<WebhookView[]> {
@@ -77,16 +93,23 @@ export class WebhooksService {
     } else if (changes.enabled === false && current.enabled) {
       Object.assign(set, { enabled: false, disabledAt: new Date() });
     }
+    await this.subscriptions.changing(userId);
     const updated = await this.webhooks.update(current._id, set, unset);
+    await this.subscriptions.changed(userId);
     if (!updated) throw webhookNotFound();
     return this.view(updated);
   }
 
+  /** Deletes the webhook, its log, its Redis state and its slot. */
   async remove(userId: string, id: string): Promise<{ id: string }> {
     const current = await this.owned(userId, id);
-    if (!(await this.webhooks.delete(current._id))) throw webhookNotFound();
+    await this.subscriptions.changing(userId);
+    const deleted = await this.webhooks.delete(current._id);
+    await this.subscriptions.changed(userId);
+    if (!deleted) throw webhookNotFound();
     await this.deliveries.deleteFor(current._id);
     await this.state.forget(userId, current._id);
+    await this.limits.releaseSlots(userId, [current._id]);
     return { id: current._id };
   }
 
@@ -119,17 +142,24 @@ export class WebhooksService {
     const current = await this.owned(userId, id);
     const secret = generateSecret();
     const updated = await this.webhooks.update(current._id, { secret, previousSecret: current.secret, previousSecretExpiresAt: new Date(Date.now() + PREVIOUS_SECRET_TTL_MS) });
+    // A rotation of a webhook deleted meanwhile must not leave its types cached.
+    await this.subscriptions.changed(userId);
     if (!updated) throw webhookNotFound();
     return { ...(await this.view(updated)), secret };
   }
 
-  /** Queues a `webhook.test` ping to this endpoint only (also when it is disabled); it never counts toward the streak. */
+  /**
+   * Queues a `webhook.test` ping to this endpoint only (also when it is disabled), tried once; it never counts
+   * toward the streak. At most one per TEST_PING_INTERVAL_MS per webhook (RATE_LIMITED, with Retry-After).
+   */
   async test(userId: string, id: string): Promise<{ eventId: string; msgId: string }> {
     const current = await this.owned(userId, id);
+    const waitMs = await this.limits.claimPing(userId, current._id, TEST_PING_INTERVAL_MS);
+    if (waitMs > 0) throw testPingLimited(waitMs, TEST_PING_INTERVAL_MS);
     const eventId = `test-${randomUUID()}`;
     const body: WebhookBody = { type: WEBHOOK_TEST_EVENT, timestamp: new Date().toISOString(), data: { webhookId: current._id, url: current.url } };
     const msgId = messageId(eventId, current._id);
-    await this.queue.addDelivery({ eventId, webhookId: current._id, userId, msgId, type: WEBHOOK_TEST_EVENT, body: JSON.stringify(body) });
+    await this.queue.addDelivery({ eventId, webhookId: current._id, userId, msgId, type: WEBHOOK_TEST_EVENT, body: JSON.stringify(body) }, 1);
     return { eventId, msgId };
   }
 
@@ -151,10 +181,29 @@ export class WebhooksService {
     return webhook;
   }
 
+  /**
+   * A slot for webhook `id`, or WEBHOOK_LIMIT_REACHED. At the cap, slots held by ids MongoDB does not have
+   * (a create that died half-way, older than SLOT_CLAIM_GRACE_MS) are given back and the slot tried once more.
+   */
+  private async takeSlot(userId: string, id: string): Promise<void> {
+    const stored = (await this.webhooks.list(userId)).map((webhook) => webhook._id);
+    if (await this.limits.takeSlot(userId, id, MAX_WEBHOOKS_PER_USER, stored)) return;
+    const known = new Set((await this.webhooks.list(userId)).map((webhook) => webhook._id));
+    const stale = (await this.limits.slotHolders(userId)).filter((holder) => !known.has(holder) && createdAt(holder) < Date.now() - SLOT_CLAIM_GRACE_MS);
+    if (stale.length === 0) throw webhookLimitReached();
+    await this.limits.releaseSlots(userId, stale);
+    if (!(await this.limits.takeSlot(userId, id, MAX_WEBHOOKS_PER_USER, [...known]))) throw webhookLimitReached();
+  }
+
   private async checkUrl(url: string): Promise<void> {
     const problem = await targetProblem(url, { allowPrivate: this.config.allowPrivate, httpsOnly: this.config.httpsOnly }, this.client.resolve);
     if (problem) throw refusedUrl(problem);
   }
+}
+
+/** When an ObjectId was made (its first 4 bytes); 0 for anything else, which is never a live claim. */
+function createdAt(id: string): number {
+  return /^[0-9a-f]{24}$/.test(id) ? parseInt(id.slice(0, 8), 16) * 1000 : 0;
 }
 
 function unique<T>(values: T[]): T[] {

@@ -22,7 +22,8 @@ export class WebhooksController {
   @Post()
   @ApiOperation({ summary: 'Register an endpoint; its signing secret is shown only here and on rotation' })
   @ApiResponse({ status: 201, type: WebhookWithSecretDto })
-  @ApiResponse({ status: 400, description: 'A bad field; a url that is not http(s), or whose host resolves to an internal address (names url); already 10 webhooks' })
+  @ApiResponse({ status: 400, description: 'A bad field; a url that is not http(s), whose host resolves to an address that is not allowed, or that does not resolve (names url)' })
+  @ApiResponse({ status: 409, description: 'WEBHOOK_LIMIT_REACHED: already 10 webhooks (details: limit)' })
   create(@CurrentUser() user: AuthUser, @Body() body: CreateWebhookDto): Promise<WebhookWithSecretDto> {
     return this.webhooks.create(user.id, body);
   }
@@ -41,7 +42,7 @@ export class WebhooksController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change any of url, events, description and enabled; re-enabling starts a new failure streak' })
+  @ApiOperation({ summary: 'Change any of url, events, description and enabled; disabling stops deliveries (events are no longer queued, and pending ones are skipped and logged); re-enabling starts a new failure streak' })
   @ApiResponse({ status: 200, type: WebhookDto })
   @ApiResponse({ status: 404, description: 'Not one of the caller webhooks' })
   update(@CurrentUser() user: AuthUser, @Param('id') id: string, @Body() body: UpdateWebhookDto): Promise<WebhookDto> {
@@ -65,8 +66,9 @@ export class WebhooksController {
 
   @Post(':id/test')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Queues a webhook.test ping to this endpoint only' })
+  @ApiOperation({ summary: 'Queues a webhook.test ping to this endpoint only, tried once; at most one per 10 s per webhook' })
   @ApiResponse({ status: 202, type: WebhookTestDto })
+  @ApiResponse({ status: 429, description: 'RATE_LIMITED: a ping was queued less than 10 s ago (Retry-After says when the next may)' })
   test(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<WebhookTestDto> {
     return this.webhooks.test(user.id, id);
   }

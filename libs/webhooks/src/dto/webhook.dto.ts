@@ -55,7 +55,7 @@ export class UpdateWebhookDto {
   @IsString()
   description?: string;
 
-  @ApiPropertyOptional({ description: 'false pauses deliveries; true re-enables (a new failure streak starts)' })
+  @ApiPropertyOptional({ description: 'false stops deliveries (no event is queued for it; a pending one is skipped, logged as skipped); true re-enables (a new failure streak starts)' })
   @IsPresent()
   @IsBoolean()
   enabled?: boolean;
@@ -66,7 +66,7 @@ export class WebhookDto {
   @ApiProperty() url!: string;
   @ApiProperty({ enum: WEBHOOK_EVENT_TYPES, isArray: true }) events!: WebhookEventType[];
   @ApiPropertyOptional() description?: string;
-  @ApiProperty() enabled!: boolean;
+  @ApiProperty({ description: 'false: nothing is delivered to it (test pings excepted)' }) enabled!: boolean;
   @ApiProperty({ description: 'Failed deliveries in a row (each after all its attempts)' }) failureStreak!: number;
   @ApiPropertyOptional({ description: 'When it was disabled (by its owner, or after WEBHOOK_DISABLE_AFTER failed deliveries in a row)' }) disabledAt?: Date;
   @ApiPropertyOptional({ description: 'Until when the previous secret still signs (after a rotation)' }) previousSecretExpiresAt?: Date;
@@ -96,7 +96,7 @@ export class WebhookDeliveryDto {
   @ApiProperty({ description: '1 for the first try' }) attempt!: number;
   @ApiPropertyOptional() statusCode?: number;
   @ApiProperty() latencyMs!: number;
-  @ApiProperty({ enum: ['delivered', 'retrying', 'failed'] }) outcome!: string;
+  @ApiProperty({ enum: ['delivered', 'retrying', 'failed', 'skipped'], description: 'skipped: not sent, the endpoint was disabled (error says so)' }) outcome!: string;
   @ApiPropertyOptional() error?: string;
   @ApiPropertyOptional({ description: `Bytes of the answer read (at most 64 kB)` }) responseBytes?: number;
   @ApiPropertyOptional({ description: 'The answer was longer than 64 kB and cut' }) truncated?: boolean;
