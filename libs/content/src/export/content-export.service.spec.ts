@@ -6,6 +6,7 @@ import { strictMock } from '@app/testing';
 import { ContentRepository } from '../content.repository';
 import { ContentItem } from '../content.types';
 import { ContentExportService } from './content-export.service';
+import { ExportSeats } from './export-seats';
 import { EXPORT_MAX_IDS } from './content-export.types';
 
 const newId = (): string => randomBytes(12).toString('hex');
@@ -48,10 +49,36 @@ async function domainError(promise: Promise<unknown>): Promise<{ code: string; d
 describe(ContentExportService.name, () => {
   let sut: ContentExportService;
   let contents: jest.Mocked<ContentRepository>;
+  let seats: jest.Mocked<ExportSeats>;
+  const release = jest.fn();
 
   beforeEach(() => {
     contents = strictMock(ContentRepository);
-    sut = new ContentExportService(contents, { exportMaxItems: 2 } as MongoConfig);
+    seats = strictMock(ExportSeats);
+    release.mockReset();
+    seats.take.mockResolvedValue(release);
+    sut = new ContentExportService(contents, seats, { exportMaxItems: 2 } as MongoConfig);
+  });
+
+  describe('export seats', () => {
+    it('gives the seat back when the download ends, and when choosing the items fails', async () => {
+      contents.page.mockResolvedValueOnce({ items: stream([contentStub.at('2026-11-03T00:00:00Z')]) });
+      const download = await sut.exportLibrary(userId, { format: 'json' });
+      expect(release).not.toHaveBeenCalled();
+      for await (const _chunk of download.stream) void _chunk;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(release).toHaveBeenCalledTimes(1);
+
+      contents.page.mockRejectedValueOnce(new Error('connection closed'));
+      await expect(sut.exportLibrary(userId, { format: 'pdf' })).rejects.toThrow('connection closed');
+      expect(release).toHaveBeenCalledTimes(2);
+    });
+
+    it('refuses an export beyond the seats before reading anything', async () => {
+      seats.take.mockRejectedValueOnce(new DomainError('RATE_LIMITED', 'You can run at most 2 exports at a time; wait for one to finish'));
+      expect(await domainError(sut.exportLibrary(userId, { format: 'pdf' }))).toMatchObject({ code: 'RATE_LIMITED' });
+      expect(contents.page).not.toHaveBeenCalled();
+    });
   });
 
   describe('exportLibrary', () => {

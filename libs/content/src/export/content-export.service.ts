@@ -6,6 +6,7 @@ import { ContentRepository } from '../content.repository';
 import { ContentItem } from '../content.types';
 import { ContentExport, EXPORT_FORMATS, EXPORT_MAX_IDS, ExportFormat, ExportMeta } from './content-export.types';
 import { attachmentDisposition, itemFilenames, libraryFilename } from './export-filename';
+import { ExportSeats } from './export-seats';
 import { jsonExport } from './json-export';
 import { markdownExport } from './markdown-export';
 import { pdfExport } from './pdf-export';
@@ -37,6 +38,7 @@ export interface LibraryExportQuery {
 export class ContentExportService {
   constructor(
     private readonly contents: ContentRepository,
+    private readonly seats: ExportSeats,
     @Inject(mongoConfig.KEY) private readonly config: MongoConfig,
   ) {}
 
@@ -44,15 +46,26 @@ export class ContentExportService {
     const format = checkedFormat(query.format);
     if (query.ids !== undefined && query.search) throw invalidArgument('ids', 'ids cannot be combined with search: give one or the other');
     const limit = this.config.exportMaxItems;
-    const chosen = query.ids === undefined ? await this.newest(userId, query.search, limit) : await this.byIds(userId, query.ids, limit);
-    const meta: ExportMeta = { scope: 'library', title: LIBRARY_TITLE, exportedAt, truncated: chosen.truncated, limit };
+    const release = await this.seats.take(userId);
+    let stream: Readable;
+    let truncated: boolean;
+    try {
+      const chosen = query.ids === undefined ? await this.newest(userId, query.search, limit) : await this.byIds(userId, query.ids, limit);
+      truncated = chosen.truncated;
+      stream = WRITERS[format].write(chosen.items, { scope: 'library', title: LIBRARY_TITLE, exportedAt, truncated, limit });
+    } catch (error) {
+      release();
+      throw error;
+    }
+    // Ended, failed or abandoned by the client: the seat is free again.
+    stream.once('close', release);
     const filename = libraryFilename(format, exportedAt);
     return {
-      stream: WRITERS[format].write(chosen.items, meta),
+      stream,
       contentType: WRITERS[format].contentType,
       disposition: attachmentDisposition(filename),
       filename,
-      truncated: chosen.truncated,
+      truncated,
     };
   }
 
