@@ -51,9 +51,16 @@ export interface BatchSummary {
   total: number;
   createdAt: Date;
   counts: BatchCounts;
+  /** The batch's jobs by item index (GET /batches/:batchId has the whole jobs). */
+  jobs: BatchJobRef[];
 }
 
-export interface BatchDetail extends BatchSummary {
+export interface BatchJobRef {
+  index: number;
+  jobId: string;
+}
+
+export interface BatchDetail extends Omit<BatchSummary, 'jobs'> {
   jobs: JobView[];
 }
 
@@ -193,8 +200,13 @@ export class BatchService {
 
   /** Query: the caller's batches, newest first (up to 100), with their counts. */
   async list(userId: string): Promise<BatchSummary[]> {
-    const batches = await this.batches.listOwned(userId, LIST_LIMIT);
-    return Promise.all(batches.map(async (batch) => ({ ...summaryOf(batch), counts: (await this.progress.counts(batch.batchId).catch(() => undefined)) ?? countsOf(await this.batches.jobsOf(batch)) })));
+    const summaries: BatchSummary[] = [];
+    // One batch at a time: a batch whose Redis counts expired is counted from its records (its jobs read by _id).
+    for (const batch of await this.batches.listOwned(userId, LIST_LIMIT)) {
+      const counts = (await this.progress.counts(batch.batchId).catch(() => undefined)) ?? countsOf(await this.batches.jobsOf(batch));
+      summaries.push({ ...summaryOf(batch), counts, jobs: batch.jobIds.map((jobId, index) => ({ index, jobId })) });
+    }
+    return summaries;
   }
 
   /** Query: the caller's batch with its jobs in item order and counts from their records; another user's is 404. */
@@ -329,7 +341,7 @@ function createdBatch(batch: BatchRecord): CreatedBatch {
   return { batchId: batch.batchId, jobs: batch.jobIds.map((jobId, index) => ({ index, jobId })) };
 }
 
-function summaryOf(batch: BatchRecord): Omit<BatchSummary, 'counts'> {
+function summaryOf(batch: BatchRecord): Omit<BatchSummary, 'counts' | 'jobs'> {
   return { batchId: batch.batchId, total: batch.total, createdAt: batch.createdAt };
 }
 

@@ -20,14 +20,18 @@ export class BatchCountsDto {
   @ApiProperty() cancelled!: number;
 }
 
-export class BatchSummaryDto {
+class BatchHeadDto {
   @ApiProperty({ format: 'uuid' }) batchId!: string;
   @ApiProperty() total!: number;
   @ApiProperty() createdAt!: Date;
   @ApiProperty({ type: BatchCountsDto }) counts!: BatchCountsDto;
 }
 
-export class BatchDto extends BatchSummaryDto {
+export class BatchSummaryDto extends BatchHeadDto {
+  @ApiProperty({ type: [BatchJobRefDto], description: 'Its jobs by item index (GET /batches/:batchId has them whole)' }) jobs!: BatchJobRefDto[];
+}
+
+export class BatchDto extends BatchHeadDto {
   @ApiProperty({ type: [JobDto], description: 'In item order; each carries batchId and batchIndex' }) jobs!: JobDto[];
 }
 
