@@ -1,3 +1,7 @@
+import Redis from 'ioredis';
+import { AuthService } from '@app/auth';
+import { RealtimeGateway } from '../apps/api/src/realtime/realtime.gateway';
+import { UserCache } from '../libs/auth/src/user-cache.service';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { signHs256 } from './support/jwt';
 import { RedisCluster, startRedisCluster } from './support/redis-cluster';
@@ -236,6 +240,80 @@ describe('Sessions, refresh rotation, logout, account changes (two API instances
     expect(response.body.details.map((detail: { field: string }) => detail.field)).toEqual(['password']);
   });
 
+  it('an instance whose subscriber was silently dropped still refuses a token revoked on another within about 1 s (it polls Redis)', async () => {
+    const user = await registerUser(a.url);
+    const ended = await login(a, user.email, user.password);
+    expect(await status(b, ended.token)).toBe(200);
+    const cache = b.app.get(UserCache, { strict: false });
+    const subscriber = (cache as unknown as { subscriber: Redis }).subscriber;
+    const channel = `${env.REDIS_PREFIX}:user-changed`;
+    // Straight on the connection, not through the cache's deafen hook: B still believes it hears the channel.
+    await subscriber.unsubscribe(channel);
+    try {
+      expect(cache.isListening).toBe(true);
+      const started = Date.now();
+      expect((await http(a.url, 'POST', '/auth/logout', { token: ended.token })).status).toBe(204);
+      const onB = await refusedAfter(b, ended.token, started);
+      console.log(`logout on A, B deaf -> token refused on B after ${onB} ms`);
+      expect(onB).toBeLessThan(1200);
+      expect(await status(b, user.token)).toBe(200);
+    } finally {
+      await subscriber.subscribe(channel);
+    }
+  });
+
+  it('a socket whose session ends while its handshake is being admitted is disconnected as it connects', async () => {
+    const user = await registerUser(a.url);
+    const tokens = await login(a, user.email, user.password);
+    const gateway = b.app.get(RealtimeGateway, { strict: false }) as unknown as { admit(socket: unknown): Promise<void> };
+    const admit = gateway.admit;
+    // After the token was checked and before the socket counts as connected, the session ends and B hears it.
+    gateway.admit = async function (this: unknown, socket: unknown) {
+      await admit.call(this, socket);
+      expect((await http(a.url, 'POST', '/auth/logout', { token: tokens.token })).status).toBe(204);
+      await refusedAfter(b, tokens.token, Date.now());
+    };
+    try {
+      const socket = await connectSocket(b.url, tokens.token);
+      await waitFor(() => (socket.connected ? undefined : true), 'the socket to be cut', 5000, 10);
+    } finally {
+      gateway.admit = admit;
+    }
+  });
+
+  it('a password change with a token from before sessions ends every session and leaves that token working', async () => {
+    const user = await registerUser(a.url);
+    const other = await login(b, user.email, user.password);
+    const oldStyle = signHs256({ sub: user.id, iat: now() - 5, exp: now() + 600 }, SECRET);
+
+    const changed = await http(a.url, 'POST', '/auth/password', { token: oldStyle, body: { currentPassword: user.password, newPassword: 'a brand new phrase' } });
+    expect(changed.status).toBe(204);
+
+    for (const token of [user.token, other.token]) await refusedAfter(b, token, Date.now());
+    expect([await status(a, oldStyle), await status(b, oldStyle)]).toEqual([200, 200]);
+  });
+
+  it('refuses a token that lives longer than JWT_EXPIRES_IN (plus a minute), however it was signed', async () => {
+    const user = await registerUser(a.url);
+    expect(await status(a, signHs256({ sub: user.id, iat: now(), exp: now() + 7 * 86_400 + 60 }, SECRET))).toBe(200);
+    expect(await status(a, signHs256({ sub: user.id, iat: now(), exp: now() + 7 * 86_400 + 120 }, SECRET))).toBe(401);
+    expect(await status(a, signHs256({ sub: user.id, iat: now() }, SECRET))).toBe(401);
+  });
+
+  it('refresh of a made-up token is 401; of a deactivated user it is 401 and ends the session', async () => {
+    const user = await registerUser(a.url);
+    expect((await refresh(a, `rt.${user.id}.${'A'.repeat(22)}.${'r'.repeat(43)}`)).status).toBe(401);
+    const tokens = await login(a, user.email, user.password);
+    const auth = b.app.get(AuthService, { strict: false });
+    await auth.setStatus(user.id, 'inactive');
+    expect((await refresh(a, tokens.refreshToken)).status).toBe(401);
+    await auth.setStatus(user.id, 'active');
+    // The session ended with the refusal: the refresh token stays dead once the account is active again.
+    expect((await refresh(a, tokens.refreshToken)).status).toBe(401);
+    expect(await status(a, tokens.token)).toBe(401);
+    expect(await status(a, user.token)).toBe(200);
+  });
+
   it('does not apply the password policy at login (an existing account keeps its password)', async () => {
     const user = await registerUser(a.url);
     // Login of an unknown email with a common password is the same 401 as ever.
@@ -263,6 +341,41 @@ describe('Password change throttling', () => {
     const blocked = await http(api.url, 'POST', '/auth/password', { token: user.token, body: { currentPassword: user.password, newPassword: 'a brand new phrase' } });
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('One brute-force budget per account, whichever route checks the password', () => {
+  let api: RunningApi;
+  beforeAll(async () => {
+    api = await startApi(testEnv('credential-throttle', { AUTH_THROTTLE_ACCOUNT_LIMIT: '3', AUTH_THROTTLE_IP_LIMIT: '50' }));
+  });
+  afterAll(() => api?.close());
+
+  it("counts wrong passwords at /auth/password and DELETE /auth/me toward login's limit for that account (before bcrypt)", async () => {
+    const user = await registerUser(api.url);
+    const bystander = await registerUser(api.url);
+    const wrongChange = { currentPassword: 'wrong-password', newPassword: 'a brand new phrase' };
+    expect((await http(api.url, 'POST', '/auth/password', { token: user.token, body: wrongChange })).status).toBe(403);
+    expect((await http(api.url, 'DELETE', '/auth/me', { token: user.token, body: { password: 'wrong-password' } })).status).toBe(403);
+    expect((await http(api.url, 'POST', '/auth/password', { token: user.token, body: wrongChange })).status).toBe(403);
+
+    const login = await http(api.url, 'POST', '/auth/login', { body: { email: user.email.toUpperCase(), password: user.password } });
+    expect(login.status).toBe(429);
+    expect(Number(login.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await http(api.url, 'DELETE', '/auth/me', { token: user.token, body: { password: user.password } })).status).toBe(429);
+    // Another account, same IP: its own budget.
+    expect((await http(api.url, 'POST', '/auth/login', { body: { email: bystander.email, password: bystander.password } })).status).toBe(200);
+  });
+
+  it('limits /auth/refresh per IP', async () => {
+    const limited = await startApi(testEnv('refresh-throttle', { AUTH_THROTTLE_IP_LIMIT: '3' }));
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await http(limited.url, 'POST', '/auth/refresh', { body: { refreshToken: `rt.${'6'.repeat(24)}.${'A'.repeat(22)}.${'r'.repeat(43)}` } })).status);
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    } finally {
+      await limited.close();
+    }
   });
 });
 

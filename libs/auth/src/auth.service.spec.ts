@@ -1,6 +1,6 @@
 import { JwtService } from '@nestjs/jwt';
 import { DomainError } from '@app/common';
-import { AdminConfig } from '@app/config';
+import { AdminConfig, AuthConfig } from '@app/config';
 import { strictMock } from '@app/testing';
 import { AuthService } from './auth.service';
 import { PasswordHasher } from './password';
@@ -49,7 +49,7 @@ describe(AuthService.name, () => {
     cache = Object.assign(strictMock(UserCache), { version: CACHE_VERSION });
     sessions = strictMock(SessionsService);
     revocations = strictMock(SessionRevocations);
-    sut = new AuthService(users, passwords, jwt, cache, { adminEmails: ['boss@example.com'] } as AdminConfig, sessions, revocations);
+    sut = new AuthService(users, passwords, jwt, cache, { adminEmails: ['boss@example.com'] } as AdminConfig, sessions, revocations, { accessTtlSeconds: 3600 } as AuthConfig);
   });
 
   /** Nothing cached: the user is read from the database. */
@@ -265,7 +265,7 @@ describe(AuthService.name, () => {
         expiresAt: new Date('2026-01-01T01:00:00Z'),
       });
       expect(jwt.verifyAsync).toHaveBeenCalledWith(TOKEN, { algorithms: ['HS256'], complete: true });
-      expect(revocations.isRevoked).toHaveBeenCalledWith({ userId: userStub.active._id, sessionId: SESSION_ID });
+      expect(revocations.isRevoked).toHaveBeenCalledWith({ userId: userStub.active._id, sessionId: SESSION_ID, issuedAtMs: 1_767_225_600_000 });
       expect(sessions.touch).toHaveBeenCalledWith(SESSION_ID);
     });
 
@@ -278,12 +278,25 @@ describe(AuthService.name, () => {
       expect(revocations.isRevoked).toHaveBeenCalledWith({ userId: userStub.active._id, issuedAtMs: 1_767_225_600_000 });
     });
 
-    it('leaves expiresAt out of a token without exp', async () => {
-      jwt.verifyAsync.mockResolvedValue(accessToken({ sub: userStub.active._id }, 'JWT'));
+    it.each([
+      ['without exp', oldToken({ exp: undefined })],
+      ['without iat', newToken({ iat: undefined })],
+      ['living longer than JWT_EXPIRES_IN plus a minute of skew', newToken({ exp: 1_767_225_600 + 3600 + 61 })],
+      ['from before sessions, living longer than JWT_EXPIRES_IN', oldToken({ exp: 1_767_225_600 + 7 * 86_400 })],
+    ])('answers UNAUTHENTICATED to a token %s (a lowered JWT_EXPIRES_IN retires older long-lived tokens)', async (_name, decoded) => {
+      jwt.verifyAsync.mockResolvedValue(decoded);
+
+      await expect(sut.verifyToken(TOKEN)).rejects.toMatchObject(invalid);
+      expect(revocations.isRevoked).not.toHaveBeenCalled();
+    });
+
+    it('accepts a lifetime up to JWT_EXPIRES_IN plus a minute of skew', async () => {
+      jwt.verifyAsync.mockResolvedValue(newToken({ exp: 1_767_225_600 + 3600 + 60 }));
       revocations.isRevoked.mockReturnValue(false);
       cache.get.mockReturnValue(userStub.active);
+      sessions.touch.mockReturnValue();
 
-      expect((await sut.verifyToken(TOKEN)).expiresAt).toBeUndefined();
+      await expect(sut.verifyToken(TOKEN)).resolves.toMatchObject({ id: userStub.active._id });
     });
 
     it.each([
@@ -344,6 +357,14 @@ describe(AuthService.name, () => {
       expect(sessions.refresh).toHaveBeenCalledWith(REFRESH);
     });
 
+    it('refuses an unknown refresh token from Redis alone, reading no database', async () => {
+      sessions.refresh.mockRejectedValue(new DomainError('UNAUTHENTICATED', 'Invalid or expired refresh token'));
+
+      await expect(sut.refresh(REFRESH)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired refresh token'));
+      expect(users.findById).not.toHaveBeenCalled();
+      expect(cache.get).not.toHaveBeenCalled();
+    });
+
     it.each([
       ['an access token', 'header.payload.signature'],
       ['garbage', 'rt.nope'],
@@ -351,12 +372,15 @@ describe(AuthService.name, () => {
       await expect(sut.refresh(value)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired refresh token'));
     });
 
-    it('answers UNAUTHENTICATED for an inactive user without rotating', async () => {
+    it('answers UNAUTHENTICATED for an inactive user, after the rotation, and ends the session', async () => {
+      sessions.refresh.mockResolvedValue(tokens);
       notCached();
       users.findById.mockResolvedValue(userStub.inactive);
+      sessions.logout.mockResolvedValue();
 
       await expect(sut.refresh(REFRESH)).rejects.toMatchObject(domainError('UNAUTHENTICATED', 'Invalid or expired refresh token'));
-      expect(sessions.refresh).not.toHaveBeenCalled();
+      expect(sessions.refresh.mock.invocationCallOrder[0]).toBeLessThan(users.findById.mock.invocationCallOrder[0]);
+      expect(sessions.logout).toHaveBeenCalledWith('6'.repeat(24), SESSION_ID);
     });
   });
 
@@ -376,7 +400,20 @@ describe(AuthService.name, () => {
       expect(passwords.verify).toHaveBeenCalledWith('correct horse', HASH);
       expect(users.markDeleting).toHaveBeenCalledWith(caller.id, expect.any(Date));
       expect(cache.invalidate).toHaveBeenCalledWith(caller.id);
-      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, SESSION_ID);
+      // Inactive already: a tokensValidAfter would only record the user's id in Redis for nothing.
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, { keep: SESSION_ID, voidEarlierTokens: false });
+    });
+
+    it('leaves the token of a caller without a session usable (no tokensValidAfter), so a repeat can finish it', async () => {
+      users.findByIdWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+      users.markDeleting.mockResolvedValue(true);
+      cache.invalidate.mockResolvedValue();
+      sessions.endAll.mockResolvedValue();
+
+      await sut.beginAccountDeletion({ ...caller, sessionId: undefined }, 'correct horse');
+
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, { keep: undefined, voidEarlierTokens: false });
     });
 
     it('answers FORBIDDEN "password is incorrect" to a wrong password, changing nothing', async () => {
@@ -398,7 +435,8 @@ describe(AuthService.name, () => {
 
       expect(sessions.deleteRecordsOf).toHaveBeenCalledWith(caller.id);
       expect(users.delete).toHaveBeenCalledWith(caller.id);
-      expect(sessions.endAll).toHaveBeenCalledWith(caller.id);
+      // No tokensValidAfter: with the user record gone, every token of theirs is refused anyway.
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, { voidEarlierTokens: false });
       expect(users.delete.mock.invocationCallOrder[0]).toBeLessThan(sessions.endAll.mock.invocationCallOrder[0]);
       expect(cache.invalidate).toHaveBeenCalledWith(caller.id);
     });
@@ -439,7 +477,19 @@ describe(AuthService.name, () => {
 
       expect(passwords.verify).toHaveBeenCalledWith('correct horse', HASH);
       expect(users.setPasswordHash).toHaveBeenCalledWith(caller.id, '$2b$04$new-hash');
-      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, SESSION_ID);
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, { keep: SESSION_ID, voidEarlierTokens: true });
+    });
+
+    it('ends every session but leaves a caller without a session its token (the contract: the OTHER sessions)', async () => {
+      users.findByIdWithHash.mockResolvedValue({ ...userStub.active, passwordHash: HASH });
+      passwords.verify.mockResolvedValue(true);
+      passwords.hash.mockResolvedValue('$2b$04$new-hash');
+      users.setPasswordHash.mockResolvedValue();
+      sessions.endAll.mockResolvedValue();
+
+      await sut.changePassword({ ...caller, sessionId: undefined }, { currentPassword: 'correct horse', newPassword: 'another fine phrase' });
+
+      expect(sessions.endAll).toHaveBeenCalledWith(caller.id, { keep: undefined, voidEarlierTokens: false });
     });
 
     it('answers FORBIDDEN with a clear message to a wrong current password, changing nothing', async () => {

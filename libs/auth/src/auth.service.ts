@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { decodePageCursor, DomainError, encodePageCursor, OBJECT_ID_TEXT, PagePosition } from '@app/common';
-import { adminConfig, AdminConfig } from '@app/config';
+import { adminConfig, AdminConfig, authConfig, AuthConfig } from '@app/config';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_TYPE, AuthUser, JWT_ALGORITHM, JwtPayload, USERS_DEFAULT_PAGE_SIZE } from './auth.types';
 import { PasswordHasher } from './password';
 import { assertPasswordAllowed } from './password-policy';
 import { isSessionId, parseRefreshToken } from './refresh-token';
-import { SessionRevocations, TokenIdentity } from './session-revocations.service';
+import { CLOCK_SKEW_MS, SessionRevocations, TokenIdentity } from './session-revocations.service';
 import { ClientInfo, IssuedTokens, SessionsService, SessionView } from './sessions.service';
 import { UserCache, UserChange } from './user-cache.service';
 import { UserRecord, UserRepository } from './user.repository';
@@ -39,6 +39,7 @@ export class AuthService {
     @Inject(adminConfig.KEY) private readonly admins: AdminConfig,
     private readonly sessions: SessionsService,
     private readonly revocations: SessionRevocations,
+    @Inject(authConfig.KEY) private readonly config: AuthConfig,
   ) {}
 
   async register(input: { name: string; email: string; password: string }, client: ClientInfo = {}): Promise<AuthResult> {
@@ -58,11 +59,19 @@ export class AuthService {
     return this.issue(user, client);
   }
 
-  /** A new token pair for a refresh token of an active user (see SessionsService.refresh). */
+  /**
+   * A new token pair for a refresh token of an active user (see SessionsService.refresh). Redis first: a made-up
+   * token is refused without a database read; the user is checked after, and an inactive one's session ends.
+   */
   async refresh(refreshToken: string): Promise<IssuedTokens> {
     const owner = parseRefreshToken(refreshToken);
-    if (!owner || !(await this.activeUser(owner.userId))) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired refresh token');
-    return this.sessions.refresh(refreshToken);
+    if (!owner) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired refresh token');
+    const issued = await this.sessions.refresh(refreshToken);
+    if (!(await this.activeUser(owner.userId))) {
+      await this.sessions.logout(owner.userId, owner.sessionId);
+      throw new DomainError('UNAUTHENTICATED', 'Invalid or expired refresh token');
+    }
+    return issued;
   }
 
   /** Ends the caller's session on every instance: its access and refresh tokens, and its sockets. */
@@ -72,7 +81,7 @@ export class AuthService {
 
   /** Ends every session of the caller, and tokens issued before sessions existed. */
   logoutAll(caller: AuthUser): Promise<void> {
-    return this.sessions.endAll(caller.id);
+    return this.sessions.endAll(caller.id, { voidEarlierTokens: true });
   }
 
   listSessions(caller: AuthUser): Promise<SessionView[]> {
@@ -103,7 +112,7 @@ export class AuthService {
       throw new DomainError('INVALID_ARGUMENT', message, { details: [{ field: 'newPassword', errors: [message] }] });
     }
     await this.users.setPasswordHash(caller.id, await this.passwords.hash(input.newPassword));
-    await this.sessions.endAll(caller.id, caller.sessionId);
+    await this.endOtherSessions(caller);
   }
 
   /**
@@ -111,26 +120,35 @@ export class AuthService {
    * account deleting and inactive, so every instance refuses its tokens and sockets at once, and ends every other
    * session. The caller's own session stays, so an interrupted deletion can be repeated with the same token
    * (only DELETE /auth/me accepts it: `verifyToken(token, { allowDeleting: true })`); the password is checked
-   * again on a repeat, against the hash kept until the very end.
+   * again on a repeat, against the hash kept until the very end. A deletion nobody repeats is finished by the
+   * API's sweep (`accountsLeftDeleting`).
    */
   async beginAccountDeletion(caller: AuthUser, password: string): Promise<void> {
     const user = await this.users.findByIdWithHash(caller.id);
     if (!user || !(await this.passwords.verify(password, user.passwordHash))) throw new DomainError('FORBIDDEN', 'password is incorrect');
     if (!(await this.users.markDeleting(caller.id, new Date()))) throw new DomainError('UNAUTHENTICATED', 'User not found');
     await this.cache.invalidate(caller.id);
-    await this.sessions.endAll(caller.id, caller.sessionId);
+    // No tokensValidAfter: the account is inactive, so no token of it passes anywhere but this route's repeat
+    // (a caller without a session must keep that too).
+    await this.sessions.endAll(caller.id, { keep: caller.sessionId, voidEarlierTokens: false });
   }
 
   /**
    * The last step of an account's deletion, after all its data went: the session records, the user record, then
-   * every session (the caller's too) is revoked on every instance. Revoked session ids and the user's
-   * tokensValidAfter stay in Redis one access-token lifetime, as for any logout (ids only).
+   * every session (the caller's too) is revoked on every instance. Revoked session ids stay in Redis one
+   * access-token lifetime, as for any logout (ids only); no tokensValidAfter: with the user gone, every token
+   * of theirs is refused anyway.
    */
   async finishAccountDeletion(userId: string): Promise<void> {
     await this.sessions.deleteRecordsOf(userId);
     await this.users.delete(userId);
-    await this.sessions.endAll(userId);
+    await this.sessions.endAll(userId, { voidEarlierTokens: false });
     await this.cache.invalidate(userId);
+  }
+
+  /** Query: ids of accounts whose deletion began before `before` and was never finished, oldest first. */
+  accountsLeftDeleting(before: Date, limit: number): Promise<string[]> {
+    return this.users.findDeletingBefore(before, limit);
   }
 
   async me(userId: string): Promise<UserRecord> {
@@ -175,6 +193,18 @@ export class AuthService {
   }
 
   /**
+   * Whether a token verified earlier still holds: not revoked and its user active. Synchronous (from memory) in
+   * the steady state, so a socket can be checked in the same tick it connects; a promise otherwise.
+   */
+  stillValid(verified: VerifiedToken): boolean | Promise<boolean> {
+    const revoked = this.revocations.isRevoked({ userId: verified.id, sessionId: verified.sessionId, issuedAtMs: verified.issuedAt?.getTime() });
+    const cached = this.cache.get(verified.id);
+    if (revoked === true) return false;
+    if (revoked === false && cached) return cached.status === 'active';
+    return (async () => !(await revoked) && (await this.isActive(verified.id)))();
+  }
+
+  /**
    * The checks for REST (JwtAuthGuard) and sockets alike: signature, pinned algorithm, expiry, the token's
    * kind, its session not ended, an active user. No database read and no Redis round trip in the steady state.
    */
@@ -186,7 +216,7 @@ export class AuthService {
       throw invalidToken();
     }
     const identity = accessTokenIdentity(decoded.header, decoded.payload);
-    if (!identity) throw invalidToken();
+    if (!identity || !this.lifetimeAllowed(decoded.payload)) throw invalidToken();
     const revoked = this.revocations.isRevoked(identity);
     if (revoked === true || (revoked !== false && (await revoked))) throw invalidToken();
     const user = (await this.activeUser(identity.userId)) ?? (options.allowDeleting ? await this.deletingUser(identity.userId) : undefined);
@@ -202,6 +232,24 @@ export class AuthService {
       expiresAt: exp ? new Date(exp * 1000) : undefined,
       issuedAt: iat ? new Date(iat * 1000) : undefined,
     };
+  }
+
+  /**
+   * A token must say when it was issued and expires, and live no longer than JWT_EXPIRES_IN (plus skew): lowering
+   * JWT_EXPIRES_IN then also retires longer-lived tokens, whose revocations Redis keeps only that long.
+   */
+  private lifetimeAllowed(payload: JwtPayload): boolean {
+    const { iat, exp } = payload;
+    if (typeof iat !== 'number' || typeof exp !== 'number') return false;
+    return (exp - iat) * 1000 <= this.config.accessTtlSeconds * 1000 + CLOCK_SKEW_MS;
+  }
+
+  /**
+   * Ends the caller's other sessions. With a session, also every earlier token but the caller's session's; a caller
+   * without one (a token from before sessions) keeps its token usable, so tokensValidAfter is left alone.
+   */
+  private endOtherSessions(caller: AuthUser): Promise<void> {
+    return this.sessions.endAll(caller.id, { keep: caller.sessionId, voidEarlierTokens: caller.sessionId !== undefined });
   }
 
   /** The user when active: from memory on the hot path, else one read by _id (then remembered). */
@@ -242,7 +290,8 @@ export class AuthService {
 /**
  * Which kind of JWT this is, and the caller it names; undefined when it is no access token. An access token
  * has `typ: at+jwt` in its header, our audience and a session id. A token issued before sessions existed has
- * none of them (and no `typ` claim) and is accepted until it expires or tokensValidAfter passes it. Anything
+ * none of them (and no `typ` claim) and is accepted until it expires or tokensValidAfter passes it (as are
+ * access tokens, but those of the session a password change kept). Anything
  * else (an admin session value, a token of another kind) is refused.
  */
 function accessTokenIdentity(header: { typ?: unknown }, payload: JwtPayload): TokenIdentity | undefined {
@@ -250,7 +299,7 @@ function accessTokenIdentity(header: { typ?: unknown }, payload: JwtPayload): To
   if (payload.sid !== undefined) {
     const audienceOk = payload.aud === ACCESS_TOKEN_AUDIENCE || (Array.isArray(payload.aud) && payload.aud.includes(ACCESS_TOKEN_AUDIENCE));
     if (header.typ !== ACCESS_TOKEN_TYPE || !audienceOk || !isSessionId(payload.sid) || payload.typ !== undefined) return undefined;
-    return { userId: payload.sub, sessionId: payload.sid };
+    return { userId: payload.sub, sessionId: payload.sid, issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined };
   }
   const legacy = payload.aud === undefined && payload.typ === undefined && (header.typ === undefined || header.typ === 'JWT');
   return legacy ? { userId: payload.sub, issuedAtMs: typeof payload.iat === 'number' ? payload.iat * 1000 : undefined } : undefined;

@@ -144,9 +144,9 @@ describe(SessionsService.name, () => {
     const userId = '64b7f0c2a1b2c3d4e5f607aa';
     const [a, b, c] = await Promise.all([sut.start(userId, CLIENT), sut.start(userId, CLIENT), sut.start(userId, CLIENT)]);
 
-    await sut.endAll(userId, b.sessionId);
+    await sut.endAll(userId, { keep: b.sessionId, voidEarlierTokens: true });
 
-    expect(revocations.revoke).toHaveBeenCalledWith(userId, expect.arrayContaining([a.sessionId, c.sessionId]), expect.any(Number));
+    expect(revocations.revoke).toHaveBeenCalledWith(userId, expect.arrayContaining([a.sessionId, c.sessionId]), { atMs: expect.any(Number), keptSessionId: b.sessionId });
     expect(revocations.revoke.mock.calls[0][1]).toHaveLength(2);
     expect(await store.liveSessionIds(userId)).toEqual([b.sessionId]);
     await expect(sut.refresh(a.refreshToken)).rejects.toMatchObject(invalid);

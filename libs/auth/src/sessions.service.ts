@@ -5,7 +5,7 @@ import { DomainError } from '@app/common';
 import { authConfig, AuthConfig } from '@app/config';
 import { ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_TYPE, JWT_ALGORITHM } from './auth.types';
 import { hashRefreshToken, isSessionId, newRefreshToken, newSessionId, PairSealer, parseRefreshToken, TokenPair } from './refresh-token';
-import { SessionRevocations } from './session-revocations.service';
+import { SessionRevocations, ValidAfter } from './session-revocations.service';
 import { SessionStoreRepository } from './session-store.repository';
 import { SessionRepository } from './session.repository';
 import { USER_AGENT_MAX_LENGTH } from './session.schema';
@@ -117,7 +117,7 @@ export class SessionsService {
   /** Command: ends the caller's session (idempotent); a token without a session voids the user's tokens without one. */
   async logout(userId: string, sessionId: string | undefined): Promise<void> {
     if (sessionId === undefined) {
-      await this.revocations.revoke(userId, [], Date.now());
+      await this.revocations.revoke(userId, [], { atMs: Date.now() });
       return;
     }
     await this.store.end(userId, sessionId);
@@ -130,10 +130,13 @@ export class SessionsService {
     await this.announceEnded(userId, [sessionId]);
   }
 
-  /** Command: ends every session of the user but `keep`, and voids their tokens issued before sessions existed. */
-  async endAll(userId: string, keep?: string): Promise<void> {
-    const ended = await this.store.endAll(userId, keep);
-    await this.announceEnded(userId, ended, Date.now());
+  /**
+   * Command: ends every session of the user but `keep`; with `voidEarlierTokens`, also every token issued until
+   * now (of any session but `keep`, and those issued before sessions existed).
+   */
+  async endAll(userId: string, options: { keep?: string; voidEarlierTokens: boolean }): Promise<void> {
+    const ended = await this.store.endAll(userId, options.keep);
+    await this.announceEnded(userId, ended, options.voidEarlierTokens ? { atMs: Date.now(), keptSessionId: options.keep } : undefined);
   }
 
   /** Command: removes the user's session records (an account's deletion; Redis state is ended by endAll). */
@@ -156,8 +159,8 @@ export class SessionsService {
     this.offRequestPath(this.records.touch(sessionId, new Date()), 'record a session use');
   }
 
-  private async announceEnded(userId: string, sessionIds: string[], tokensValidAfterMs?: number): Promise<void> {
-    await this.revocations.revoke(userId, sessionIds, tokensValidAfterMs);
+  private async announceEnded(userId: string, sessionIds: string[], validAfter?: ValidAfter): Promise<void> {
+    await this.revocations.revoke(userId, sessionIds, validAfter);
     // The record is for listing and audit only: Redis already says the session ended.
     this.offRequestPath(this.records.markEnded(sessionIds, new Date()), 'record ended sessions');
   }

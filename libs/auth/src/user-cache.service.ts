@@ -9,14 +9,17 @@ export interface UserChange {
   userId: string;
   /** Session ids ended by this change. */
   endedSessions: string[];
-  /** Tokens without a session id issued at or before this time (ms) are void (logout-all, password change). */
+  /** Tokens issued at or before this time (ms) are void (logout-all, password change)... */
   tokensValidAfterMs?: number;
+  /** ...but those of this session (the caller's, kept by a password change). */
+  keptSessionId?: string;
 }
 
-/** The channel's message: `<userId>[ s:<sessionId>...][ t:<ms>]` (a bare user id is what older instances send). */
+/** The channel's message: `<userId>[ s:<sessionId>...][ t:<ms>][ k:<sessionId>]` (a bare user id is what older instances send). */
 function encodeChange(change: UserChange): string {
   const parts = [change.userId, ...change.endedSessions.map((id) => `s:${id}`)];
   if (change.tokensValidAfterMs !== undefined) parts.push(`t:${change.tokensValidAfterMs}`);
+  if (change.keptSessionId !== undefined) parts.push(`k:${change.keptSessionId}`);
   return parts.join(' ');
 }
 
@@ -26,6 +29,7 @@ function decodeChange(message: string): UserChange {
   for (const part of parts) {
     if (part.startsWith('s:')) change.endedSessions.push(part.slice(2));
     else if (part.startsWith('t:') && Number.isFinite(Number(part.slice(2)))) change.tokensValidAfterMs = Number(part.slice(2));
+    else if (part.startsWith('k:')) change.keptSessionId = part.slice(2);
   }
   return change;
 }

@@ -86,6 +86,16 @@ export class UserRepository {
     return true;
   }
 
+  /** Ids of users whose deletion began before `before`, oldest first, at most `limit`. */
+  async findDeletingBefore(before: Date, limit: number): Promise<string[]> {
+    const users = await this.users
+      .find({ deletingAt: mongoose.trusted({ $lt: before }) }, { _id: 1 })
+      .sort({ deletingAt: 1 })
+      .limit(limit)
+      .lean();
+    return users.map((user) => String(user._id));
+  }
+
   /** Removes the user record (the last step of an account's deletion). */
   async delete(id: string): Promise<void> {
     const objectId = parseObjectId(id);

@@ -24,8 +24,9 @@ export class User {
   @Prop({ type: String, required: true, enum: USER_ROLES, default: 'user' })
   role!: UserRole;
 
-  /** Set when the account's deletion began: the account is inactive and only DELETE /auth/me may finish it. */
-  @Prop({ type: Date })
+  /** Set when the account's deletion began: the account is inactive and only DELETE /auth/me (or the sweep) may finish it. */
+  // Sparse: only accounts being deleted are in it, so the sweep's query reads those alone.
+  @Prop({ type: Date, index: { sparse: true } })
   deletingAt?: Date;
 
   createdAt!: Date;

@@ -26,4 +26,14 @@ describe('auth configuration', () => {
     expect(() => load({ JWT_REFRESH_EXPIRES_IN: '30 days' })).toThrow(/JWT_REFRESH_EXPIRES_IN/);
     expect(() => load({ AUTH_REFRESH_GRACE_MS: '-1' })).toThrow(/AUTH_REFRESH_GRACE_MS/);
   });
+
+  it('refuses a refresh lifetime shorter than the access lifetime', () => {
+    expect(() => load({ JWT_EXPIRES_IN: '7d', JWT_REFRESH_EXPIRES_IN: '1d' })).toThrow(/JWT_REFRESH_EXPIRES_IN must be at least JWT_EXPIRES_IN/);
+    expect(load({ JWT_EXPIRES_IN: '1d', JWT_REFRESH_EXPIRES_IN: '1d' })).toMatchObject({ accessTtlSeconds: 86_400, refreshTtlSeconds: 86_400 });
+  });
+
+  it('polls revocations every 500 ms and sweeps unfinished deletions every 5 minutes by default', () => {
+    expect(load({})).toMatchObject({ revocationPollMs: 500, accountDeletion: { sweepMs: 300_000, resumeAfterMs: 120_000 } });
+    expect(() => load({ AUTH_REVOCATION_POLL_MS: '0' })).toThrow(/AUTH_REVOCATION_POLL_MS/);
+  });
 });

@@ -40,6 +40,18 @@ class AuthEnv {
   @IntVar('AUTH_USER_CACHE_MAX', 1)
   AUTH_USER_CACHE_MAX = 100_000;
 
+  /** How often each API instance reads new revocations from Redis, besides hearing them on the channel. */
+  @IntVar('AUTH_REVOCATION_POLL_MS', 50, 10_000)
+  AUTH_REVOCATION_POLL_MS = 500;
+
+  /** How often one API instance looks for account deletions nobody finished. */
+  @IntVar('ACCOUNT_DELETION_SWEEP_MS', 100)
+  ACCOUNT_DELETION_SWEEP_MS = 300_000;
+
+  /** A deletion begun this long ago and not finished is finished by the sweep. */
+  @IntVar('ACCOUNT_DELETION_RESUME_AFTER_MS', 0)
+  ACCOUNT_DELETION_RESUME_AFTER_MS = 120_000;
+
   @IsString()
   NODE_ENV = 'development';
 
@@ -82,16 +94,26 @@ export function durationSeconds(value: string): number {
 
 export const authConfig = registerAs('auth', () => {
   const env = validateEnv(AuthEnv);
+  const accessTtlSeconds = durationSeconds(env.JWT_EXPIRES_IN);
+  const refreshTtlSeconds = durationSeconds(env.JWT_REFRESH_EXPIRES_IN);
+  // A session would end before its first access token does, and refresh could never extend it.
+  if (refreshTtlSeconds < accessTtlSeconds) {
+    throw new ConfigValidationError(
+      `Invalid configuration: JWT_REFRESH_EXPIRES_IN must be at least JWT_EXPIRES_IN (got "${env.JWT_REFRESH_EXPIRES_IN}" < "${env.JWT_EXPIRES_IN}")`,
+    );
+  }
   const jwtSecret = env.NODE_ENV === 'production' ? productionSecret(env.JWT_SECRET) : (env.JWT_SECRET ?? developmentSecret(env.DATA_DIR));
   return {
     jwtSecret,
     jwtExpiresIn: /^\d+$/.test(env.JWT_EXPIRES_IN) ? Number(env.JWT_EXPIRES_IN) : env.JWT_EXPIRES_IN,
     /** The access token's lifetime (`expiresIn` of register, login and refresh). */
-    accessTtlSeconds: durationSeconds(env.JWT_EXPIRES_IN),
-    refreshTtlSeconds: durationSeconds(env.JWT_REFRESH_EXPIRES_IN),
+    accessTtlSeconds,
+    refreshTtlSeconds,
     refreshGraceMs: env.AUTH_REFRESH_GRACE_MS,
     bcryptRounds: env.BCRYPT_ROUNDS,
     userCache: { ttlMs: env.AUTH_USER_CACHE_TTL_MS, max: env.AUTH_USER_CACHE_MAX },
+    revocationPollMs: env.AUTH_REVOCATION_POLL_MS,
+    accountDeletion: { sweepMs: env.ACCOUNT_DELETION_SWEEP_MS, resumeAfterMs: env.ACCOUNT_DELETION_RESUME_AFTER_MS },
     throttle: {
       ttlMs: env.AUTH_THROTTLE_TTL_MS,
       perIp: env.AUTH_THROTTLE_IP_LIMIT,

@@ -44,9 +44,11 @@ export class AuthController {
 
   @Post('refresh')
   @HttpCode(200)
+  @UseGuards(AuthThrottlerGuard)
   @ApiOperation({ summary: 'Exchange a refresh token for a new pair (the old refresh token is dead; presenting it again ends the session)' })
   @ApiResponse({ status: 200, type: TokensResponseDto })
   @ApiResponse({ status: 401, description: 'Invalid, expired or already used refresh token' })
+  @ApiResponse({ status: 429, description: 'Too many attempts from this IP' })
   refresh(@Body() body: RefreshDto): Promise<TokensResponseDto> {
     return this.auth.refresh(body.refreshToken);
   }
@@ -107,7 +109,7 @@ export class AuthController {
 
   @Post('password')
   @HttpCode(204)
-  // Authenticated first, so the throttler counts attempts per account (the caller) and per IP, before bcrypt.
+  // Authenticated first, so the throttler counts attempts per account (the caller's email, shared with login) and per IP, before bcrypt.
   @UseGuards(JwtAuthGuard, AuthThrottlerGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: "Change the caller's password; ends the caller's other sessions" })

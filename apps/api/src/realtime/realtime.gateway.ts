@@ -69,6 +69,10 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
     const { user, lastEventId } = socket.data;
     socket.data.session = this.sessions.open(user.id, socket.id, { lastEventId });
     this.scheduleExpiry(socket);
+    // A change heard between the handshake's check and now (admit is a Redis round trip) found no socket to cut.
+    const valid = this.auth.stillValid({ ...user, issuedAt: socket.data.issuedAt });
+    if (valid === false) socket.disconnect(true);
+    else if (valid !== true) void this.disconnectUnless(socket, valid);
   }
 
   handleDisconnect(socket: ClientSocket): void {
@@ -127,6 +131,15 @@ export class RealtimeGateway implements ClientSender, OnGatewayInit<ClientServer
         const ended = socket.data.user.sessionId !== undefined && change?.endedSessions.includes(socket.data.user.sessionId);
         if (!active || ended || (await this.auth.isRevoked({ ...socket.data.user, issuedAt: socket.data.issuedAt }))) socket.disconnect(true);
       }
+    }
+  }
+
+  private async disconnectUnless(socket: ClientSocket, valid: Promise<boolean>): Promise<void> {
+    try {
+      if (!(await valid)) socket.disconnect(true);
+    } catch (error) {
+      // The database is down: as in disconnectEnded, the socket stays; ended sessions are still cut when heard.
+      this.logger.warn(`Could not re-check a new socket of user ${socket.data.user.id}: ${(error as Error).message}`);
     }
   }
 
