@@ -2,6 +2,7 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import mongoose from 'mongoose';
+import { AuthService } from '@app/auth';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub } from './support/openrouter-stub';
 import { connectSocket, disconnectAll, waitForDisconnect } from './support/socket';
@@ -73,6 +74,7 @@ describe('Account deletion and export', () => {
   let env: Env;
   let api: RunningApi;
   let later: RunningApi;
+  let sweeper: RunningApi;
   let worker: RunningWorker;
   let redis: Redis;
   let database: mongoose.Connection;
@@ -174,8 +176,13 @@ describe('Account deletion and export', () => {
         return null;
     }
   };
-  /** Kept on purpose until they expire (one access-token lifetime): ids only, they refuse the deleted user's tokens. BullMQ's own event logs hold ids of recent queue events, trimmed by BullMQ. */
-  const keptByDesign = (key: string) => key.endsWith(':revoked-sessions') || key.endsWith(':tokens-valid-after') || key.endsWith(':events');
+  /**
+   * Kept on purpose, by exact name: the ended session ids (until one access-token lifetime passes), and BullMQ's own
+   * event logs of the three queues, which hold ids of recent queue events and are trimmed by BullMQ. Nothing of the
+   * user goes to tokens-valid-after: with the user record gone, their tokens are refused anyway.
+   */
+  const keptByDesign = (key: string) =>
+    [`${env.REDIS_PREFIX}:revoked-sessions`, ...['content-generation', 'maintenance', 'webhooks'].map((queue) => `${env.REDIS_PREFIX}:${queue}:events`)].includes(key);
 
   beforeAll(async () => {
     stub = await startOpenRouterStub();
@@ -189,6 +196,8 @@ describe('Account deletion and export', () => {
     });
     api = await startApi(env);
     later = await startApi({ ...env, JOB_DELAY_MS: '600000' });
+    // The only instance that sweeps often: deletions begun over 2 minutes ago (the default) and never finished.
+    sweeper = await startApi({ ...env, ACCOUNT_DELETION_SWEEP_MS: '300' });
     worker = await startWorker(env);
     redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
     database = await mongoose.createConnection(env.MONGO_URI).asPromise();
@@ -197,6 +206,7 @@ describe('Account deletion and export', () => {
   afterAll(async () => {
     await worker?.stop('SIGKILL');
     await later?.close();
+    await sweeper?.close();
     await api?.close();
     await stub?.close();
     await receiver?.close();
@@ -316,4 +326,23 @@ describe('Account deletion and export', () => {
     expect(await keysNaming(gone, keptByDesign)).toEqual([]);
     expect((await call(user.token, 'DELETE', '/auth/me', { password: user.password })).status).toBe(401);
   });
+
+  it('finishes, without anyone asking, a deletion nobody resumed (the caller\'s token expired, or had no session)', async () => {
+    const user = await registerUser(api.url, 'Abandoned');
+    const footprint = await populate(user, 'abandoned');
+    // The first step, as DELETE /auth/me does it, then nothing (a 503 the client never repeats).
+    await sweeper.app.get(AuthService, { strict: false }).beginAccountDeletion({ id: user.id, email: user.email, name: 'Abandoned', role: 'user', sessionId: sid(user.token) }, user.password);
+    expect((await call(user.token, 'GET', '/auth/me')).status).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Not before it is 2 minutes old: a deletion under way is left to its request.
+    expect((await documentsNaming([user.id])).length).toBeGreaterThan(0);
+    await database.db!.collection('users').updateOne({ _id: new mongoose.Types.ObjectId(user.id) }, { $set: { deletingAt: new Date(Date.now() - 3 * 60_000) } });
+
+    await waitFor(async () => ((await documentsNaming([user.id])).length === 0 ? true : undefined), 'the sweep to finish the deletion', 30_000);
+    const gone = idsOf(footprint);
+    expect(await documentsNaming(gone)).toEqual([]);
+    expect(await keysNaming(gone, keptByDesign)).toEqual([]);
+    expect((await call(user.token, 'DELETE', '/auth/me', { password: user.password })).status).toBe(401);
+    expect((await http(api.url, 'POST', '/auth/login', { body: { email: user.email, password: user.password } })).status).toBe(401);
+  }, 60_000);
 });

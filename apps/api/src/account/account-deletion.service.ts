@@ -30,7 +30,8 @@ export interface DeletionReport {
  *
  * Every step is idempotent. An outage half-way answers 503 and leaves the account inactive and marked: a repeated
  * DELETE /auth/me with the same access token (its session is kept to the end; only this route accepts the token
- * of an account being deleted) and the same password (checked against the hash, which goes last) finishes it.
+ * of an account being deleted) and the same password (checked against the hash, which goes last) finishes it;
+ * if nobody does, AccountDeletionSweep finishes it a few minutes later.
  */
 @Injectable()
 export class AccountDeletion {
@@ -47,9 +48,13 @@ export class AccountDeletion {
   ) {}
 
   async delete(caller: AuthUser, password: string): Promise<DeletionReport> {
-    const userId = caller.id;
     await this.auth.beginAccountDeletion(caller, password);
-    this.logger.log({ msg: 'account deletion started', userId });
+    this.logger.log({ msg: 'account deletion started', userId: caller.id });
+    return this.finish(caller.id);
+  }
+
+  /** Every step after the first, for an account already marked deleting: the request's, or the sweep's without a caller. */
+  async finish(userId: string): Promise<DeletionReport> {
     const webhooks = await this.webhooks.removeAllOf(userId);
     const jobs = await this.jobs.deleteAllOf(userId);
     const batches = await this.jobs.deleteBatchesOf(userId);

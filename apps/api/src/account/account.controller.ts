@@ -16,7 +16,7 @@ export class AccountController {
 
   @Delete('me')
   @HttpCode(204)
-  // Authenticated first, so the throttler counts attempts per account (the caller) and per IP, before bcrypt.
+  // Authenticated first, so the throttler counts attempts per account (the caller's email, shared with login) and per IP, before bcrypt.
   @UseGuards(AccountDeletionGuard, AuthThrottlerGuard)
   @ApiBearerAuth()
   @ApiOperation({ summary: "Delete the caller's account and all its data (jobs, library, templates, webhooks, notifications, sessions)" })

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { AuthModule } from '@app/auth';
-import { redisConfig } from '@app/config';
+import { authConfig, redisConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
 import { TemplatesModule } from '@app/templates';
@@ -9,17 +9,19 @@ import { WebhooksModule } from '@app/webhooks';
 import { AuthThrottleModule } from '../auth/auth-throttle.module';
 import { AccountController } from './account.controller';
 import { AccountDeletion } from './account-deletion.service';
+import { AccountDeletionSweep } from './account-deletion-sweep.service';
 import { AccountDeletionGuard } from './account-deletion.guard';
 import { AccountExportService } from './account-export.service';
+import { SweepLockRepository } from './sweep-lock.repository';
 import { UserKeysRepository } from './user-keys.repository';
 
 const controllers = [AccountController];
-const services = [AccountDeletion, AccountExportService, AccountDeletionGuard];
-const repositories = [UserKeysRepository];
+const services = [AccountDeletion, AccountDeletionSweep, AccountExportService, AccountDeletionGuard];
+const repositories = [UserKeysRepository, SweepLockRepository];
 
-/** DELETE /auth/me and GET /auth/me/export: they span every lib, so they are wired here, in the API. */
+/** DELETE /auth/me, its sweep, and GET /auth/me/export: they span every lib, so they are wired here, in the API. */
 @Module({
-  imports: [ConfigModule.forFeature(redisConfig), AuthModule, AuthThrottleModule, ContentModule, JobsModule, TemplatesModule, WebhooksModule],
+  imports: [ConfigModule.forFeature(redisConfig), ConfigModule.forFeature(authConfig), AuthModule, AuthThrottleModule, ContentModule, JobsModule, TemplatesModule, WebhooksModule],
   controllers,
   providers: [...services, ...repositories],
 })
