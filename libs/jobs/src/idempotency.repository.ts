@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable } from '@nestjs/common';
-import { defineScripts, RedisClient, RedisConnection } from '@app/common';
+import { defineScripts, DomainError, RedisClient, RedisConnection } from '@app/common';
 import { redisConfig, RedisConfig } from '@app/config';
 import { jobKeys } from './job-keys';
 
@@ -63,4 +64,38 @@ export class IdempotencyRepository {
 
 function encode(claim: IdempotencyClaim): string {
   return `${claim.jobId} ${claim.fingerprint}`;
+}
+
+const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
+/** How long a retried request waits for the first one with its key to write what it created. */
+const CLAIM_WAIT_MS = 3000;
+const CLAIM_POLL_MS = 100;
+
+/** The Idempotency-Key header, checked: 1-128 letters, digits or `._:-`, else a 400 naming it. */
+export function checkedIdempotencyKey(key: string | undefined): string | undefined {
+  if (key === undefined) return undefined;
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new DomainError('INVALID_ARGUMENT', 'Idempotency-Key must be 1-128 letters, digits or ._:-', {
+      details: [{ field: 'Idempotency-Key', errors: ['must be 1-128 letters, digits or ._:-'] }],
+    });
+  }
+  return key;
+}
+
+export function idempotencyConflict(): DomainError {
+  return new DomainError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
+}
+
+/**
+ * A retried request whose key is claimed: a different request is a 422; the same one gets what the first
+ * created, once `find` sees it (the first request may still be writing it), or a 409 after CLAIM_WAIT_MS.
+ */
+export async function replayed<T>(mine: IdempotencyClaim, earlier: IdempotencyClaim, find: () => Promise<T | undefined>): Promise<T> {
+  if (earlier.fingerprint !== mine.fingerprint) throw idempotencyConflict();
+  for (let waited = 0; waited <= CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
+    const created = await find();
+    if (created !== undefined) return created;
+    await sleep(CLAIM_POLL_MS);
+  }
+  throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry shortly');
 }

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { decodePageCursor, DomainError, encodePageCursor, invalidArgument, isDependencyDown, UUID_TEXT } from '@app/common';
 import { generationConfig, GenerationConfig, mongoConfig, MongoConfig } from '@app/config';
 import { ContentItem, ContentService } from '@app/content';
 import { activeTraceId } from '@app/tracing';
-import { IdempotencyClaim, IdempotencyRepository } from './idempotency.repository';
+import { checkedIdempotencyKey, idempotencyConflict, IdempotencyClaim, IdempotencyRepository, replayed } from './idempotency.repository';
 import { JobQueue } from './job.queue';
 import { JobRepository } from './job.repository';
 import { JobSlotsRepository } from './job-slots.repository';
@@ -15,10 +14,6 @@ import { JobView } from './job.types';
 
 /** How long a generation usually takes once picked up; only an estimate for clients. */
 const ESTIMATED_GENERATION_MS = 15_000;
-const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
-/** How long a retried request waits for the first one with its key to write the record. */
-const CLAIM_WAIT_MS = 3000;
-const CLAIM_POLL_MS = 100;
 
 export interface EnqueueCommand extends JobAsk {
   idempotencyKey?: string;
@@ -67,7 +62,7 @@ export class JobsService {
    * window entry or claim behind.
    */
   async enqueue(command: EnqueueCommand): Promise<EnqueueResult> {
-    const key = this.idempotencyKeyOf(command);
+    const key = checkedIdempotencyKey(command.idempotencyKey);
     const spec = await this.specs.resolve(command);
     const jobId = randomUUID();
     const claim: IdempotencyClaim = { jobId, fingerprint: fingerprintOf(spec) };
@@ -194,32 +189,11 @@ export class JobsService {
 
   /** A request with a key already claimed: the same request gets the first job, a different one 422. */
   private async replayClaim(command: EnqueueCommand, mine: IdempotencyClaim, earlier: IdempotencyClaim): Promise<EnqueueResult> {
-    if (earlier.fingerprint !== mine.fingerprint) {
-      throw new DomainError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
-    }
-    // The first request may still be writing its record.
-    for (let waited = 0; waited <= CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
-      const job = await this.jobs.findOwned(command.userId, earlier.jobId);
-      if (job) return this.accepted(job);
-      await sleep(CLAIM_POLL_MS);
-    }
-    throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry shortly');
-  }
-
-  private idempotencyKeyOf(command: EnqueueCommand): string | undefined {
-    if (command.idempotencyKey === undefined) return undefined;
-    if (!IDEMPOTENCY_KEY.test(command.idempotencyKey)) {
-      throw new DomainError('INVALID_ARGUMENT', 'Idempotency-Key must be 1-128 letters, digits or ._:-', {
-        details: [{ field: 'Idempotency-Key', errors: ['must be 1-128 letters, digits or ._:-'] }],
-      });
-    }
-    return command.idempotencyKey;
+    return this.accepted(await replayed(mine, earlier, () => this.jobs.findOwned(command.userId, earlier.jobId)));
   }
 
   private replay(job: JobView, claim: IdempotencyClaim): EnqueueResult {
-    if (fingerprintOf(job) !== claim.fingerprint) {
-      throw new DomainError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
-    }
+    if (fingerprintOf(job) !== claim.fingerprint) throw idempotencyConflict();
     return this.accepted(job);
   }
 

@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate, ValidationError } from 'class-validator';
@@ -8,7 +7,7 @@ import { generationConfig, GenerationConfig } from '@app/config';
 import type { BatchCounts } from '@app/pubsub';
 import { activeTraceId } from '@app/tracing';
 import { GenerateContentDto } from '../dto/generate-content.dto';
-import { IdempotencyClaim, IdempotencyRepository } from '../idempotency.repository';
+import { checkedIdempotencyKey, idempotencyConflict, IdempotencyClaim, IdempotencyRepository, replayed } from '../idempotency.repository';
 import { JobCancellation } from '../job-cancellation.service';
 import { JobQueue } from '../job.queue';
 import { JobRepository } from '../job.repository';
@@ -21,9 +20,6 @@ import { BatchProgressRepository } from './batch-progress.repository';
 import { BatchRecord, BatchRepository } from './batch.repository';
 import { parseBatchCsv } from './csv-batch';
 
-const IDEMPOTENCY_KEY = /^[\w.:-]{1,128}$/;
-const CLAIM_WAIT_MS = 3000;
-const CLAIM_POLL_MS = 100;
 /** Batches GET /batches lists, newest first. */
 const LIST_LIMIT = 100;
 /** Details a 400 lists at most (one per bad field). */
@@ -111,7 +107,7 @@ export class BatchService {
    * `items[<0-based index>].<field>` (for a CSV, the data row's index, with its `line`).
    */
   async create(command: CreateBatchCommand): Promise<CreatedBatch> {
-    const key = idempotencyKeyOf(command.idempotencyKey);
+    const key = checkedIdempotencyKey(command.idempotencyKey);
     const specs = await this.resolveAll(command.userId, command.input);
     const batchId = randomUUID();
     const jobIds = specs.map(() => randomUUID());
@@ -301,13 +297,7 @@ export class BatchService {
 
   /** A retried request with a claimed key: the same body gets the first batch, a different one 422. */
   private async replayClaim(userId: string, mine: IdempotencyClaim, earlier: IdempotencyClaim): Promise<CreatedBatch> {
-    if (earlier.fingerprint !== mine.fingerprint) throw idempotencyConflict();
-    for (let waited = 0; waited <= CLAIM_WAIT_MS; waited += CLAIM_POLL_MS) {
-      const batch = await this.batches.findOwned(userId, earlier.jobId);
-      if (batch) return createdBatch(batch);
-      await sleep(CLAIM_POLL_MS);
-    }
-    throw new DomainError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still being processed; retry shortly');
+    return createdBatch(await replayed(mine, earlier, () => this.batches.findOwned(userId, earlier.jobId)));
   }
 
   /** Deletes the records of a batch that was not queued; should the database fail too, at least none stays queued forever. */
@@ -316,20 +306,6 @@ export class BatchService {
     const kept = jobIds.filter((_, index) => deleted[index].status === 'rejected');
     await Promise.allSettled(kept.map((jobId) => this.jobs.markUnqueued(jobId, 'Could not be queued')));
   }
-}
-
-function idempotencyKeyOf(key: string | undefined): string | undefined {
-  if (key === undefined) return undefined;
-  if (!IDEMPOTENCY_KEY.test(key)) {
-    throw new DomainError('INVALID_ARGUMENT', 'Idempotency-Key must be 1-128 letters, digits or ._:-', {
-      details: [{ field: 'Idempotency-Key', errors: ['must be 1-128 letters, digits or ._:-'] }],
-    });
-  }
-  return key;
-}
-
-function idempotencyConflict(): DomainError {
-  return new DomainError('IDEMPOTENCY_CONFLICT', 'This Idempotency-Key was used for a different request');
 }
 
 /** Identifies a batch body: its items' fingerprints in order. */
