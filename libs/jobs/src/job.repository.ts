@@ -8,7 +8,7 @@ import { JobResult, JobStatus, JobView, UNFINISHED_STATUSES } from './job.types'
 const HIDDEN = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
 const FINISHED: JobStatus[] = [...FINISHED_STATUSES];
 
-export type NewJob = Pick<Job, 'jobId' | 'prompt' | 'contentType' | 'scheduledFor' | 'idempotencyKey' | 'correlationId' | 'traceId'> & { userId: string };
+export type NewJob = Pick<Job, 'jobId' | 'prompt' | 'contentType' | 'scheduledFor' | 'idempotencyKey' | 'correlationId' | 'traceId' | 'options' | 'templateId' | 'batchId' | 'batchIndex'> & { userId: string };
 /** A job record with the id that follows it through the logs. */
 export type JobRecord = JobView & { correlationId: string };
 /** What the reconciler needs of an unfinished record. */

@@ -169,7 +169,7 @@ export class BatchService {
       // Settled, not raced: undo must not delete while an insert is still on its way (it would land after).
       const inserts = await Promise.allSettled(
         specs.map((spec, index) =>
-          this.jobs.create({ jobId: jobIds[index], userId: command.userId, ...spec, scheduledFor, correlationId, traceId, idempotencyKey: `none:${jobIds[index]}`, batchId, batchIndex: index } as Parameters<JobRepository['create']>[0]),
+          this.jobs.create({ jobId: jobIds[index], userId: command.userId, ...spec, scheduledFor, correlationId, traceId, idempotencyKey: `none:${jobIds[index]}`, batchId, batchIndex: index }),
         ),
       );
       const failed = inserts.find((insert): insert is PromiseRejectedResult => insert.status === 'rejected');
