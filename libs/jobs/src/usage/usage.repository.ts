@@ -29,9 +29,12 @@ export class UsageRepository {
     return inserted !== undefined;
   }
 
-  /** A cancelled run's usage learnt after it was recorded (the worker's calls that finished before the cancel). */
+  /**
+   * A cancelled run's usage learnt after it was recorded (the worker's calls that finished before the cancel).
+   * Only ever upwards: a late, stale report of fewer tokens does not undo a larger one.
+   */
   async setUsage(recordId: string, usage: Pick<UsageRecord, 'promptTokens' | 'completionTokens' | 'totalTokens' | 'cost'>): Promise<void> {
-    await this.records.updateOne({ _id: recordId }, { $set: usage });
+    await this.records.updateOne({ _id: recordId, totalTokens: mongoose.trusted({ $lt: usage.totalTokens }) }, { $set: usage });
   }
 
   /**
