@@ -162,14 +162,19 @@ describe('Per-user limits', () => {
       // The offline provider counts words: one outline is well past the budget.
       expect(done.usage.totalTokens).toBeGreaterThanOrEqual(TOKEN_BUDGET);
 
-      const refused = await waitFor(
+      // Wait without queueing anything (a probing POST that got through would add its own tokens): the usage
+      // record and the day's counter are written by the same finish, the counter right after the record.
+      await waitFor(
         async () => {
-          const answer = await http(api.url, 'POST', '/generate-content', { token: user.token, body: job('another one') });
-          return answer.status === 429 ? answer : undefined;
+          const usage = (await http(api.url, 'GET', '/usage', { token: user.token })).body;
+          return usage.total?.totalTokens === done.usage.totalTokens ? true : undefined;
         },
-        'the budget to be counted',
+        'the job to be counted',
         5000,
       );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const refused = await http(api.url, 'POST', '/generate-content', { token: user.token, body: job('another one') });
+      expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ error: 'RATE_LIMITED', limitName: 'USER_DAILY_TOKEN_BUDGET', budget: TOKEN_BUDGET, used: done.usage.totalTokens });
       expect(refused.body.message).toBe(`You used your ${TOKEN_BUDGET} tokens for today (USER_DAILY_TOKEN_BUDGET); new jobs can start after 00:00 UTC`);
       const untilMidnight = (Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`) + 86_400_000 - Date.now()) / 1000;

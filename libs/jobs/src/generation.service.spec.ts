@@ -273,9 +273,8 @@ describe(GenerationService.name, () => {
       expect(jobs.recordCancelledUsage.mock.invocationCallOrder[0]).toBeGreaterThan(finisher.finish.mock.invocationCallOrder[0]);
       expect(ledger.countVerdict).not.toHaveBeenCalled();
       expect(jobs.markRetrying).not.toHaveBeenCalled();
-      // This delivery said `processing`, perhaps after the API said `cancelled`: the cancel is said again, last.
-      const statuses = events.publish.mock.calls.filter(([event]) => event === 'job_status').map(([, , body]) => (body as { status: string }).status);
-      expect(statuses).toEqual(['processing', 'cancelled']);
+      // `processing` is announced only while the job's `cancelled` is not, checked in one Redis step.
+      expect(events.publish).toHaveBeenCalledWith('job_status', jobStub.processing.userId, { jobId: 'job-1', status: 'processing', attempt: 1 }, { correlationId: 'corr-1', unless: 'job-1:status:cancelled' });
     });
 
     it('records no usage when the aborted call was the first (its cost is unknown)', async () => {

@@ -6,7 +6,7 @@ import { MetricsService } from '@app/metrics';
 import { DeltaBatcher, PubSubService } from '@app/pubsub';
 import { ContentGenerator } from './content-generator';
 import { ABORT_CANCELLED, decideFailure, FailureLimits, Verdict } from './failure-policy';
-import { JobFinisher } from './job-finisher.service';
+import { JobFinisher, onceKey } from './job-finisher.service';
 import { Delivery, JobLedgerRepository } from './job-ledger.repository';
 import { JobRecord, JobRepository } from './job.repository';
 import { JobOutcome, JobPayloadMap, JobResult } from './job.types';
@@ -20,8 +20,6 @@ interface Progress {
   delivery?: Delivery;
   attempt?: number;
   usage: TokenUsage[];
-  /** The owner was told `processing` by this delivery: a cancel that raced it must be told again, last. */
-  announcedProcessing?: { userId: string; attempt: number };
 }
 
 export interface DeliveryOptions {
@@ -85,8 +83,8 @@ export class GenerationService {
     const attempt = await this.ledger.startAttempt(job.jobId, delivery.delivery);
     // Stale, or an outcome is kept: a cancel that came in meanwhile is this delivery's to bring home.
     if (attempt === undefined) return this.endIfCancelled(payload, progress);
-    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status: 'processing', attempt }, { correlationId: payload.correlationId });
-    progress.announcedProcessing = { userId: job.userId, attempt };
+    // Not after the job's `cancelled` (a cancel racing this start): checked with the publish, in one Redis step.
+    await this.events.publish('job_status', job.userId, { jobId: job.jobId, status: 'processing', attempt }, { correlationId: payload.correlationId, unless: onceKey(job, 'status:cancelled') });
     progress.attempt = attempt;
     this.logger.log({ msg: 'provider call', jobId: job.jobId, correlationId: payload.correlationId, attempt, delivery: delivery.delivery, provider: this.llm.name });
     const result = await this.callProvider(job, payload.correlationId, attempt, delivery.delivery, signal, (usage) => progress.usage.push(usage));
@@ -95,7 +93,7 @@ export class GenerationService {
     // Another delivery owns the job now (this worker froze or lost its lock): it decides.
     if (!outcome) return RELEASE;
     // Cancelled while the answer arrived: the cancel holds, the answer's cost is kept.
-    if (outcome.status === 'cancelled') return this.endCancelled(payload, outcome, result.usage, progress);
+    if (outcome.status === 'cancelled') return this.endCancelled(payload, outcome, result.usage);
     return this.bringHome(payload, outcome);
   }
 
@@ -138,14 +136,9 @@ export class GenerationService {
    * step is idempotent) and keep what the finished provider calls cost on the record. BullMQ completes
    * the entry: no retry.
    */
-  private async endCancelled(payload: GeneratePayload, outcome: JobOutcome | undefined, usage: TokenUsage | undefined, progress: Progress): Promise<Verdict> {
+  private async endCancelled(payload: GeneratePayload, outcome: JobOutcome | undefined, usage: TokenUsage | undefined): Promise<Verdict> {
     // No outcome: the job was deleted after its cancel, its ledger with it.
     const verdict = outcome ? await this.bringHome(payload, outcome) : DONE;
-    const told = progress.announcedProcessing;
-    if (outcome?.status === 'cancelled' && told) {
-      // The API's `cancelled` may have gone out before this delivery's `processing`: the last word must be the cancel.
-      await this.events.publish('job_status', told.userId, { jobId: payload.jobId, status: 'cancelled', attempt: told.attempt }, { correlationId: payload.correlationId }).catch(() => undefined);
-    }
     if (outcome?.status === 'cancelled' && usage) {
       await this.jobs.recordCancelledUsage(payload.jobId, usage);
       // Its usage record and the owner's daily tokens too: the cancel was brought home before this usage was known.
@@ -158,7 +151,7 @@ export class GenerationService {
   /** A delivery that may no longer start its call: it ends the job if that is because of a cancel, else leaves the job to its owner. */
   private async endIfCancelled(payload: GeneratePayload, progress: Progress): Promise<Verdict> {
     const { outcome } = await this.ledger.read(payload.jobId);
-    return outcome?.status === 'cancelled' ? this.endCancelled(payload, outcome, sumUsage(progress.usage), progress) : RELEASE;
+    return outcome?.status === 'cancelled' ? this.endCancelled(payload, outcome, sumUsage(progress.usage)) : RELEASE;
   }
 
   /** No ledger outcome but a finished record (an older version stored it, or the ledger expired): make sure it was announced. */
@@ -184,7 +177,7 @@ export class GenerationService {
     this.logFailure(payload, error, verdict, delivery);
     try {
       // Only the cancel's own outcome makes this signal fire (the API keeps it before it sends the signal).
-      if (abortReason === ABORT_CANCELLED) return await this.endCancelled(payload, (await this.ledger.read(payload.jobId)).outcome, sumUsage(progress.usage), progress);
+      if (abortReason === ABORT_CANCELLED) return await this.endCancelled(payload, (await this.ledger.read(payload.jobId)).outcome, sumUsage(progress.usage));
       return await this.apply(payload, verdict, progress);
     } catch (cause) {
       // Recording the verdict needs MongoDB or Redis too; whatever was kept stays kept, the next delivery goes on from there.

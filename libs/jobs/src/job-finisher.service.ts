@@ -11,7 +11,7 @@ import { JobOutcome } from './job.types';
 import { UsageRecorder } from './usage/usage-recorder.service';
 
 /** Each run of a job (the first, then one per admin retry) announces its end once; the first run's keys are unchanged. */
-function onceKey(job: JobRecord, name: string): string {
+export function onceKey(job: Pick<JobRecord, 'jobId' | 'retries'>, name: string): string {
   return job.retries ? `${job.jobId}:r${job.retries}:${name}` : `${job.jobId}:${name}`;
 }
 

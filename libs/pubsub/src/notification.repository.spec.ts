@@ -164,6 +164,17 @@ describe(`${NotificationRepository.name} scripts`, () => {
     expect(await redis.xlen(pubsubKeys.stream(livePrefix, owner))).toBe(1);
   });
 
+  it('announces an event only while its unless-key is unused (processing never after cancelled)', async () => {
+    const owner = newUserId();
+    const sut = repositoryWith();
+    const processing = { event: 'job_status' as const, userId: owner, payload: { jobId: 'job-1', status: 'processing' as const, attempt: 1 } };
+    const cancelled = { event: 'job_status' as const, userId: owner, payload: { jobId: 'job-1', status: 'cancelled' as const, attempt: 1 } };
+    expect(await sut.appendAndPublish(processing, undefined, 'job-1:status:cancelled')).toMatch(/^\d+-\d+$/);
+    expect(await sut.appendAndPublish(cancelled, 'job-1:status:cancelled')).toMatch(/^\d+-\d+$/);
+    expect(await sut.appendAndPublish(processing, undefined, 'job-1:status:cancelled')).toBeUndefined();
+    expect(await redis.xlen(pubsubKeys.stream(livePrefix, owner))).toBe(2);
+  });
+
   it('moves the cursor forward only, comparing ids as numbers, and keeps it for the window', async () => {
     const owner = newUserId();
     const sut = repositoryWith();

@@ -30,6 +30,14 @@ const APPEND_AND_PUBLISH_ONCE = `
 if not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[8]) then return false end
 ${APPEND_AND_PUBLISH}`;
 
+/**
+ * The same, unless the `unless` once-key (KEYS[2]) was used: an event that must not follow another one (a
+ * job's `processing` after its `cancelled`). Checked in the same step as the publish, so their order is Redis'.
+ */
+const APPEND_AND_PUBLISH_UNLESS = `
+if redis.call('EXISTS', KEYS[2]) == 1 then return false end
+${APPEND_AND_PUBLISH}`;
+
 /** How long a once-key outlives its event: longer than any redelivery of the job can come. */
 const ONCE_TTL_MS = 7 * 24 * 3600_000;
 
@@ -52,6 +60,7 @@ return 1
 interface ScriptCommands {
   pubsubAppendAndPublish(key: string, ...args: (string | number)[]): Promise<string>;
   pubsubAppendAndPublishOnce(key: string, onceKey: string, ...args: (string | number)[]): Promise<string | null>;
+  pubsubAppendAndPublishUnless(key: string, onceKey: string, ...args: (string | number)[]): Promise<string | null>;
   pubsubAdvanceCursor(key: string, id: string, ttlMs: number): Promise<number>;
 }
 
@@ -79,15 +88,16 @@ export class NotificationRepository {
     this.redis = defineScripts<ScriptCommands>(redis, {
       pubsubAppendAndPublish: { keys: 1, lua: APPEND_AND_PUBLISH },
       pubsubAppendAndPublishOnce: { keys: 2, lua: APPEND_AND_PUBLISH_ONCE },
+      pubsubAppendAndPublishUnless: { keys: 2, lua: APPEND_AND_PUBLISH_UNLESS },
       pubsubAdvanceCursor: { keys: 1, lua: ADVANCE_CURSOR },
     });
   }
 
   /**
    * Stores the event in the user's notification log, then publishes it; returns its id. With `once`, does so only
-   * the first time that key is used (undefined afterwards).
+   * the first time that key is used; with `unless`, only while that once-key is unused (undefined otherwise).
    */
-  async appendAndPublish(envelope: Omit<PubSubEnvelope, 'id'>, once?: string): Promise<string | undefined> {
+  async appendAndPublish(envelope: Omit<PubSubEnvelope, 'id'>, once?: string, unless?: string): Promise<string | undefined> {
     const { event, userId, payload, correlationId } = envelope;
     const tail = JSON.stringify({ event, userId, payload, correlationId }).slice(1);
     const args = [
@@ -100,6 +110,7 @@ export class NotificationRepository {
       tail,
     ];
     const stream = pubsubKeys.stream(this.prefix, userId);
+    if (unless !== undefined) return (await this.redis.pubsubAppendAndPublishUnless(stream, pubsubKeys.once(this.prefix, userId, unless), ...args)) ?? undefined;
     if (once === undefined) return this.redis.pubsubAppendAndPublish(stream, ...args);
     return (await this.redis.pubsubAppendAndPublishOnce(stream, pubsubKeys.once(this.prefix, userId, once), ...args, ONCE_TTL_MS)) ?? undefined;
   }

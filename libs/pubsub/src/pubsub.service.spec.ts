@@ -18,13 +18,19 @@ describe(PubSubService.name, () => {
   it('records job_completed before publishing it, in one step, with the payload unchanged', async () => {
     repository.appendAndPublish.mockResolvedValueOnce('1-0');
     await sut.publish('job_completed', userId, completedStub, { correlationId: 'corr' });
-    expect(repository.appendAndPublish).toHaveBeenCalledWith({ event: 'job_completed', userId, payload: completedStub, correlationId: 'corr' }, undefined);
+    expect(repository.appendAndPublish).toHaveBeenCalledWith({ event: 'job_completed', userId, payload: completedStub, correlationId: 'corr' }, undefined, undefined);
   });
 
   it('passes a once-key on, for events that must be announced at most once', async () => {
     repository.appendAndPublish.mockResolvedValueOnce(undefined);
     await sut.publish('job_completed', userId, completedStub, { once: 'job-1:job_completed' });
-    expect(repository.appendAndPublish).toHaveBeenCalledWith(expect.objectContaining({ event: 'job_completed' }), 'job-1:job_completed');
+    expect(repository.appendAndPublish).toHaveBeenCalledWith(expect.objectContaining({ event: 'job_completed' }), 'job-1:job_completed', undefined);
+  });
+
+  it('passes an unless-key on, for an event that must not follow the one announced under it', async () => {
+    repository.appendAndPublish.mockResolvedValueOnce(undefined);
+    await sut.publish('job_status', userId, { jobId: 'job-1', status: 'processing', attempt: 1 }, { unless: 'job-1:status:cancelled' });
+    expect(repository.appendAndPublish).toHaveBeenCalledWith(expect.objectContaining({ event: 'job_status' }), undefined, 'job-1:status:cancelled');
   });
 
   it('refuses a once-key on an ephemeral event', async () => {
