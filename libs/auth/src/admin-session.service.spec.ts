@@ -41,9 +41,19 @@ describe(AdminSessionService.name, () => {
 
   it('verifies its own value and returns the user as the cache has it now', async () => {
     auth.me.mockResolvedValue(userStub.admin);
+    auth.isRevoked.mockResolvedValue(false);
 
     expect(await sut.verify(await sut.issue(adminCaller))).toEqual(adminCaller);
     expect(auth.me).toHaveBeenCalledWith(userStub.admin._id);
+  });
+
+  it("ends with the session it was opened from (logout, logout-all, a password change)", async () => {
+    auth.me.mockResolvedValue(userStub.admin);
+    auth.isRevoked.mockResolvedValue(true);
+    const value = await sut.issue({ ...adminCaller, sessionId: 'AAAAAAAAAAAAAAAAAAAAAA' });
+
+    await expect(sut.verify(value)).rejects.toMatchObject(domainError('UNAUTHENTICATED'));
+    expect(auth.isRevoked).toHaveBeenCalledWith(expect.objectContaining({ id: userStub.admin._id, sessionId: 'AAAAAAAAAAAAAAAAAAAAAA', issuedAt: expect.any(Date) }));
   });
 
   it('answers UNAUTHENTICATED when the user is no longer active', async () => {

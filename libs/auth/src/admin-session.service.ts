@@ -22,10 +22,14 @@ export class AdminSessionService {
     private readonly auth: AuthService,
   ) {}
 
-  /** A session value for an admin (the caller came through JwtAuthGuard and AdminGuard). */
+  /**
+   * A session value for an admin (the caller came through JwtAuthGuard and AdminGuard), bound to the caller's
+   * session: ending that session (logout, logout-all, a password change) ends the admin pages' access too.
+   */
   async issue(user: AuthUser): Promise<string> {
     if (user.role !== 'admin') throw new DomainError('FORBIDDEN', 'Admins only');
-    return this.jwt.signAsync({ typ: ADMIN_SESSION_TYPE }, { subject: user.id, audience: ADMIN_SESSION_AUDIENCE, expiresIn: ADMIN_SESSION_TTL_SECONDS });
+    const claims = { typ: ADMIN_SESSION_TYPE, ...(user.sessionId ? { sid: user.sessionId } : {}) };
+    return this.jwt.signAsync(claims, { subject: user.id, audience: ADMIN_SESSION_AUDIENCE, expiresIn: ADMIN_SESSION_TTL_SECONDS });
   }
 
   /** The session's user when the value is valid and the user still active; UNAUTHENTICATED otherwise (the role is the caller's check). */
@@ -38,6 +42,10 @@ export class AdminSessionService {
     }
     if (payload.typ !== ADMIN_SESSION_TYPE || typeof payload.sub !== 'string') throw new DomainError('UNAUTHENTICATED', 'Invalid or expired admin session');
     const user = await this.auth.me(payload.sub);
-    return { id: user._id, email: user.email, name: user.name, role: user.role };
+    const caller: AuthUser = { id: user._id, email: user.email, name: user.name, role: user.role };
+    const sessionId = typeof payload.sid === 'string' ? payload.sid : undefined;
+    const issuedAt = typeof payload.iat === 'number' ? new Date(payload.iat * 1000) : undefined;
+    if (await this.auth.isRevoked({ ...caller, sessionId, issuedAt })) throw new DomainError('UNAUTHENTICATED', 'Invalid or expired admin session');
+    return caller;
   }
 }
