@@ -20,19 +20,21 @@ describe(AccountDeletionSweep.name, () => {
     lock = strictMock(SweepLockRepository);
     sut = new AccountDeletionSweep(auth, deletion, lock, config);
   });
+  afterEach(() => jest.restoreAllMocks());
 
   it('under the lock, finishes the deletions begun over ACCOUNT_DELETION_RESUME_AFTER_MS ago, then releases it', async () => {
     lock.acquire.mockResolvedValue('token');
     lock.release.mockResolvedValue();
     auth.accountsLeftDeleting.mockResolvedValue(['u1', 'u2']);
     deletion.finish.mockResolvedValue(report);
-    const now = Date.now();
+    const now = Date.UTC(2026, 10, 24, 12);
+    jest.spyOn(Date, 'now').mockReturnValue(now);
 
     expect(await sut.sweep()).toBe(2);
 
     expect(lock.acquire).toHaveBeenCalledWith(600_000);
     const [before, limit] = auth.accountsLeftDeleting.mock.calls[0];
-    expect(now - before.getTime()).toBeGreaterThanOrEqual(120_000);
+    expect(before.getTime()).toBe(now - 120_000);
     expect(limit).toBe(SWEEP_BATCH);
     expect(deletion.finish.mock.calls).toEqual([['u1'], ['u2']]);
     expect(lock.release).toHaveBeenCalledWith('token');
