@@ -52,11 +52,11 @@ function exposedGc(): () => void {
   return runInNewContext('gc') as () => void;
 }
 
-/** Front matter and `## title` + ```yaml sections of a Markdown export, read back (values are JSON-compatible scalars). */
+/** Front matter and `---` + `## title` + ```yaml sections of a Markdown export, read back (values are JSON-compatible scalars). */
 function parseMarkdown(text: string): { front: Record<string, unknown>; items: Array<Record<string, unknown> & { body: string }> } {
   const front = /^---\n([\s\S]*?)\n---\n/.exec(text);
   if (!front) throw new Error('no front matter');
-  const sections = [...text.matchAll(/\n## .*\n\n```yaml\n([\s\S]*?)\n```\n\n/g)];
+  const sections = [...text.matchAll(/\n---\n\n## .*\n\n```yaml\n([\s\S]*?)\n```\n\n/g)];
   const items = sections.map((section, index) => {
     const end = index + 1 < sections.length ? sections[index + 1].index : text.length;
     const body = text.slice(section.index + section[0].length, end).replace(/\n$/, '');

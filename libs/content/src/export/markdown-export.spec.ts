@@ -50,6 +50,8 @@ describe('markdownExport', () => {
         'truncated: false',
         '---',
         '',
+        '---',
+        '',
         '## Title',
         '',
         '```yaml',
@@ -72,6 +74,8 @@ describe('markdownExport', () => {
         '',
         '- a',
         '- b',
+        '',
+        '---',
         '',
         '## Second',
         '',
@@ -117,9 +121,15 @@ describe('markdownExport', () => {
     const items = [itemStub({ body: 'Intro\n~~~~js\nconst a = 1;' }), itemStub({ title: 'Next', body: '```\nclosed\n```' })];
     const written = await text(markdownExport(stream(items), meta));
 
-    expect(written).toContain('Intro\n~~~~js\nconst a = 1;\n~~~~\n\n## Next');
+    expect(written).toContain('Intro\n~~~~js\nconst a = 1;\n~~~~\n\n---\n\n## Next');
     expect(written).toContain('```\nclosed\n```\n');
     expect(metadataBlocks(written)).toHaveLength(2);
+  });
+
+  it('closes an HTML comment a body leaves open, so it cannot hide the next items', async () => {
+    const written = await text(markdownExport(stream([itemStub({ body: 'Intro <!-- draft' }), itemStub({ title: 'Next' })]), meta));
+
+    expect(written).toContain('Intro <!-- draft\n-->\n\n---\n\n## Next');
   });
 
   it('says in the front matter and in the text that the export stopped short', async () => {

@@ -35,7 +35,8 @@ function section(item: ContentItem): string {
     metadata.push('usage:');
     for (const [key, value] of Object.entries(item.usage)) if (typeof value === 'number' && Number.isFinite(value)) metadata.push(`  ${key}: ${value}`);
   }
-  return `\n## ${markdownHeading(item.title)}\n\n\`\`\`yaml\n${metadata.join('\n')}\n\`\`\`\n\n${bodyAsIs(item.body)}`;
+  // A rule before each item: its body's own headings (often `#`) cannot blur where one item ends.
+  return `\n---\n\n## ${markdownHeading(item.title)}\n\n\`\`\`yaml\n${metadata.join('\n')}\n\`\`\`\n\n${bodyAsIs(item.body)}`;
 }
 
 /**
@@ -55,9 +56,13 @@ export function markdownHeading(title: string): string {
     .trim();
 }
 
-/** The body unchanged, but ending with a newline and with an unclosed code fence closed, so it cannot swallow the next sections. */
+/**
+ * The body unchanged, but ending with a newline and with an unclosed code fence or HTML comment closed, so it
+ * cannot swallow the next sections when rendered.
+ */
 function bodyAsIs(body: string): string {
-  const text = body.endsWith('\n') ? body : `${body}\n`;
+  let text = body.endsWith('\n') ? body : `${body}\n`;
+  if (text.lastIndexOf('<!--') > text.lastIndexOf('-->')) text += '-->\n';
   const open = unclosedFence(text);
   return open ? `${text}${open}\n` : text;
 }
