@@ -7,6 +7,7 @@ import { ContentRepository } from '../content.repository';
 import { ContentItem } from '../content.types';
 import { ContentExportService } from './content-export.service';
 import { ExportSeats } from './export-seats';
+import { streamOf as stream, textOf } from './export.fixture';
 import { EXPORT_MAX_IDS } from './content-export.types';
 
 const newId = (): string => randomBytes(12).toString('hex');
@@ -26,14 +27,8 @@ const contentStub = {
   }),
 };
 
-async function* stream<T>(items: T[]): AsyncIterable<T> {
-  yield* items;
-}
-
 async function json(readable: Readable): Promise<{ items: ContentItem[]; truncated: boolean; count: number; limit?: number }> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of readable) chunks.push(chunk as Buffer);
-  return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  return JSON.parse(await textOf(readable));
 }
 
 async function domainError(promise: Promise<unknown>): Promise<{ code: string; details?: unknown }> {

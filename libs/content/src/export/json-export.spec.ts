@@ -1,29 +1,6 @@
-import { Readable } from 'node:stream';
 import { ContentItem } from '../content.types';
-import { ExportMeta } from './content-export.types';
+import { itemStub, libraryMeta as meta, streamOf as stream, textOf as text } from './export.fixture';
 import { jsonExport } from './json-export';
-
-const itemStub = (overrides: Partial<ContentItem> = {}): ContentItem => ({
-  _id: '6650a1b2c3d4e5f6a7b8c9d0',
-  userId: '6650a1b2c3d4e5f6a7b8c9d1',
-  title: 'Title',
-  type: 'Blog Post Outline',
-  body: 'Body',
-  createdAt: new Date('2026-11-24T10:40:00.000Z'),
-  updatedAt: new Date('2026-11-24T10:41:00.000Z'),
-  ...overrides,
-});
-const meta: ExportMeta = { scope: 'library', title: 'Content library', exportedAt: new Date('2026-11-24T12:00:00.000Z'), truncated: false, limit: 10_000 };
-
-async function* stream<T>(items: T[]): AsyncIterable<T> {
-  yield* items;
-}
-
-async function text(readable: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of readable) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 describe('jsonExport', () => {
   it('writes the items with provenance, the count at the end', async () => {

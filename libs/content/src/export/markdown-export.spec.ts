@@ -1,34 +1,11 @@
-import { Readable } from 'node:stream';
-import { ContentItem } from '../content.types';
-import { ExportMeta } from './content-export.types';
+import { itemStub, libraryMeta as meta, streamOf as stream, textOf as text } from './export.fixture';
 import { markdownExport, markdownHeading, yamlString } from './markdown-export';
 
 // js-yaml comes with @nestjs/swagger: a real YAML parser is the judge of what the export writes.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require('js-yaml') as { load(text: string): unknown };
 
-const itemStub = (overrides: Partial<ContentItem> = {}): ContentItem => ({
-  _id: '6650a1b2c3d4e5f6a7b8c9d0',
-  userId: '6650a1b2c3d4e5f6a7b8c9d1',
-  title: 'Title',
-  type: 'Blog Post Outline',
-  body: 'Body',
-  createdAt: new Date('2026-11-24T10:40:00.000Z'),
-  updatedAt: new Date('2026-11-24T10:41:00.000Z'),
-  ...overrides,
-});
-const meta: ExportMeta = { scope: 'library', title: 'Content library', exportedAt: new Date('2026-11-24T12:00:00.000Z'), truncated: false, limit: 10_000 };
 const HOSTILE = ['a "quoted": value # not a comment', "it's", '---', '- a list?', '{ flow: map }', '&anchor *alias !tag', 'line\nbreak\r\nand\u2028separator', 'nul \u0000 del \u007f nel \u0085 c1 \u0090', 'bom \ufeff', 'lone \ud800 surrogate', 'yes', '0x1F', '~', ''];
-
-async function* stream<T>(items: T[]): AsyncIterable<T> {
-  yield* items;
-}
-
-async function text(readable: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of readable) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 /** The fenced ```yaml blocks of an export, parsed. */
 function metadataBlocks(markdown: string): unknown[] {

@@ -3,36 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ContentItem } from '../content.types';
-import { ExportMeta } from './content-export.types';
+import { itemStub, libraryMeta as meta, streamOf as stream, bytesOf as bytes } from './export.fixture';
 import { breakLongWords, pdfExport } from './pdf-export';
 
 const run = promisify(execFile);
-
-const itemStub = (overrides: Partial<ContentItem> = {}): ContentItem => ({
-  _id: '6650a1b2c3d4e5f6a7b8c9d0',
-  userId: '6650a1b2c3d4e5f6a7b8c9d1',
-  title: 'Title',
-  type: 'Blog Post Outline',
-  body: 'Body',
-  createdAt: new Date('2026-11-24T10:40:00.000Z'),
-  updatedAt: new Date('2026-11-24T10:40:00.000Z'),
-  ...overrides,
-});
-const meta: ExportMeta = { scope: 'library', title: 'Content library', exportedAt: new Date('2026-11-24T12:00:00.000Z'), truncated: false, limit: 10_000 };
-
-async function* stream<T>(items: T[]): AsyncIterable<T> {
-  yield* items;
-}
-
-async function bytes(readable: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of readable) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /** The PDF's text as poppler's pdftotext reads it (one string, pages separated by form feeds). */
 async function pdfText(pdf: Buffer): Promise<string> {
