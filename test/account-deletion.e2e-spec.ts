@@ -1,5 +1,3 @@
-import { createServer, IncomingMessage, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import mongoose from 'mongoose';
 import { AuthService } from '@app/auth';
@@ -7,6 +5,7 @@ import { http, registerUser, RunningApi, startApi } from './support/api';
 import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub } from './support/openrouter-stub';
 import { connectSocket, disconnectAll, waitForDisconnect } from './support/socket';
 import { Env, testEnv } from './support/test-env';
+import { WebhookReceiver as Receiver } from './support/webhook-receiver';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
 
 /** A stream that would take 30 s: still running when the account is deleted. */
@@ -34,32 +33,6 @@ const idsOf = (footprint: Footprint): string[] => [
   ...footprint.webhookIds,
   ...footprint.sessionIds,
 ];
-
-/** A loopback webhook receiver that records the bodies it got. */
-class Receiver {
-  readonly bodies: string[] = [];
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<this> {
-    this.server = createServer((request: IncomingMessage, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        this.bodies.push(body);
-        response.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 const sid = (token: string): string => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sid;
 
@@ -103,10 +76,10 @@ describe('Account deletion and export', () => {
     expect(template.status).toBe(201);
     const webhook = await call(user.token, 'POST', '/webhooks', { url: receiver.url, events: ['job.completed', 'job.failed', 'job.cancelled', 'batch.completed'] });
     expect(webhook.status).toBe(201);
-    const heard = receiver.bodies.length;
+    const heard = receiver.requests.length;
     const completed = await enqueue(user.token, `${name}: a finished post`, api, { 'Idempotency-Key': `key-${name}` });
     await until(user.token, completed, 'completed');
-    await waitFor(() => (receiver.bodies.length > heard ? true : undefined), `${name}'s webhook to be delivered`);
+    await waitFor(() => (receiver.requests.length > heard ? true : undefined), `${name}'s webhook to be delivered`);
     await waitFor(async () => ((await call(user.token, 'GET', `/webhooks/${webhook.body._id}/deliveries`)).body.length > 0 ? true : undefined), `${name}'s delivery log`);
     const saved = await call(user.token, 'POST', `/generate-content/${completed}/save`, {});
     expect(saved.status).toBe(201);

@@ -1,5 +1,3 @@
-import { createServer, IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Webhook } from 'standardwebhooks';
@@ -7,44 +5,8 @@ import { deliveryJobId, eventJobId } from '@app/webhooks';
 import { http, registerUser, RunningApi, startApi } from './support/api';
 import { connectSocket, disconnectAll, expectNoEvent, nextEvent } from './support/socket';
 import { testEnv } from './support/test-env';
+import { Received, WebhookReceiver as Receiver } from './support/webhook-receiver';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
-
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-type Answer = (request: Received, response: ServerResponse) => void;
-
-/** A real HTTP receiver on 127.0.0.1 that records every request and answers as the test scripts it. */
-class Receiver {
-  readonly requests: Received[] = [];
-  answer: Answer = (_request, response) => response.writeHead(204).end();
-  private server!: Server;
-  url = '';
-
-  async start(): Promise<this> {
-    this.server = createServer((request: IncomingMessage, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        const received = { path: request.url ?? '', headers: request.headers, body, at: Date.now() };
-        this.requests.push(received);
-        this.answer(received, response);
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
-    return this;
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 const verify = (secret: string, request: Received) =>
   new Webhook(secret).verify(request.body, {
