@@ -1,9 +1,9 @@
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { http, registerUser, RunningApi, startApi } from './support/api';
+import { http, jobWhen, registerUser, RunningApi, startApi } from './support/api';
 import { JobStateProbe } from './support/job-state';
 import { testEnv } from './support/test-env';
-import { RunningWorker, startWorker, waitFor } from './support/worker';
+import { RunningWorker, startWorker } from './support/worker';
 
 type User = { token: string; id: string };
 
@@ -24,11 +24,7 @@ describe('Generation controls (API + worker, offline provider)', () => {
     expect(response.status).toBe(202);
     return response.body.jobId as string;
   };
-  const finished = (jobId: string, as: User = user) =>
-    waitFor(async () => {
-      const job = (await call('GET', `/generate-content/${jobId}`, {}, as)).body;
-      return job.status === 'completed' || job.status === 'failed' ? job : undefined;
-    }, `job ${jobId} to finish`);
+  const finished = (jobId: string, as: User = user) => jobWhen(api.url, as.token, jobId, ['completed', 'failed']);
 
   beforeAll(async () => {
     const env = testEnv('controls', { LIST_MAX_ITEMS: '20', RATE_LIMIT_MAX: '0', MAX_ACTIVE_JOBS_PER_USER: '100', LLM_ALLOWED_MODELS: 'openai/gpt-4o-mini,anthropic/claude-3.5-haiku' });

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { http, registerUser, RunningApi, startApi } from './support/api';
+import { http, jobWhen, registerUser, RunningApi, startApi } from './support/api';
 import { JobStateProbe } from './support/job-state';
 import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub, StubRequest } from './support/openrouter-stub';
 import { RedisCluster, startRedisCluster } from './support/redis-cluster';
@@ -33,11 +33,7 @@ describe('Cancel and delete jobs', () => {
     return response.body.jobId as string;
   };
   const job = async (jobId: string) => (await call('GET', `/generate-content/${jobId}`)).body;
-  const until = (jobId: string, status: string, timeoutMs = 20_000) =>
-    waitFor(async () => {
-      const current = await job(jobId);
-      return current.status === status ? current : undefined;
-    }, `job ${jobId} to be ${status}`, timeoutMs);
+  const until = (jobId: string, status: string, timeoutMs = 20_000) => jobWhen(api.url, user.token, jobId, [status], timeoutMs);
   const requestsFor = (marker: string): StubRequest[] => stub.requests.filter((request) => request.prompt?.includes(marker));
   /** When the stand-in saw the connection of its (first) request for `marker` close. */
   const connectionClosed = (marker: string, timeoutMs = 10_000) =>

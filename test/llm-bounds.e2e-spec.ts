@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'socket.io-client';
-import { http, registerUser, RunningApi, startApi } from './support/api';
+import { http, jobWhen, registerUser, RunningApi, startApi } from './support/api';
 import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub } from './support/openrouter-stub';
 import { connectSocket, disconnectAll, nextEvent, ReceivedEvent, receivedEvents } from './support/socket';
 import { testEnv } from './support/test-env';
@@ -36,12 +36,7 @@ describe('LLM answer bounds (API + worker process + OpenRouter stand-in)', () =>
     expect(response.status).toBe(202);
     return { jobId: response.body.jobId, prompt };
   };
-  const job = async (jobId: string) => (await call('GET', `/generate-content/${jobId}`)).body;
-  const untilFinished = (jobId: string) =>
-    waitFor(async () => {
-      const current = await job(jobId);
-      return current.status === 'completed' || current.status === 'failed' ? current : undefined;
-    }, `job ${jobId} to finish`, 20_000);
+  const untilFinished = (jobId: string) => jobWhen(api.url, user.token, jobId, ['completed', 'failed']);
   const requestsFor = (prompt: string) => stub.requests.filter((request) => request.prompt === prompt);
 
   beforeAll(async () => {

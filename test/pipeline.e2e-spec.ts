@@ -1,4 +1,4 @@
-import { http, registerUser, RunningApi, startApi } from './support/api';
+import { http, jobWhen, registerUser, RunningApi, startApi } from './support/api';
 import { JobStateProbe } from './support/job-state';
 import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub, stubAnswerFor } from './support/openrouter-stub';
 import { testEnv } from './support/test-env';
@@ -24,11 +24,7 @@ describe('Generation pipeline (API + worker process + OpenRouter stand-in)', () 
     return response.body as { jobId: string; scheduledFor: string; delaySeconds: number };
   };
   const job = async (jobId: string) => (await call('GET', `/generate-content/${jobId}`)).body;
-  const until = (jobId: string, status: string, timeoutMs = 20_000) =>
-    waitFor(async () => {
-      const current = await job(jobId);
-      return current.status === status ? current : undefined;
-    }, `job ${jobId} to be ${status}`, timeoutMs);
+  const until = (jobId: string, status: string, timeoutMs = 20_000) => jobWhen(api.url, user.token, jobId, [status], timeoutMs);
   const requestsFor = (marker: string) => stub.requests.filter((request) => request.prompt?.includes(marker));
   /** The job's job_completed events; the last step of a job's end, after its record and its slot. */
   const completions = async (jobId: string) => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Redis from 'ioredis';
 import { userKeyPrefix } from '@app/common';
 import { freePort, ROOT, stopProcess, waitForPort } from '../scripts/services';
-import { http, registerUser } from './support/api';
+import { http, jobWhen, registerUser } from './support/api';
 import { OpenRouterStub, openRouterStubEnv, startOpenRouterStub } from './support/openrouter-stub';
 import { OtlpReceiver, ReceivedSpan, startOtlpReceiver } from './support/otlp-receiver';
 import { Env, testEnv } from './support/test-env';
@@ -49,10 +49,7 @@ async function runJob(api: { url: string }, requestId: string) {
   expect(accepted.status).toBe(202);
   expect(accepted.headers.get('x-request-id')).toBe(requestId);
   const jobId = accepted.body.jobId as string;
-  const job = await waitFor(async () => {
-    const current = (await http(api.url, 'GET', `/generate-content/${jobId}`, { token: user.token })).body;
-    return current.status === 'completed' ? current : undefined;
-  }, `job ${jobId} to complete`);
+  const job = await jobWhen(api.url, user.token, jobId, ['completed']);
   return { user, jobId, job };
 }
 

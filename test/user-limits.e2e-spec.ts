@@ -1,4 +1,4 @@
-import { http, JsonResponse, registerUser, RunningApi, startApi } from './support/api';
+import { http, jobWhen, JsonResponse, registerUser, RunningApi, startApi } from './support/api';
 import { connectError, connectSocket, disconnectAll, waitForDisconnect } from './support/socket';
 import { Env, testEnv } from './support/test-env';
 import { RunningWorker, startWorker, waitFor } from './support/worker';
@@ -151,14 +151,7 @@ describe('Per-user limits', () => {
       const user = await registerUser(api.url);
       const queued = await http(api.url, 'POST', '/generate-content', { token: user.token, body: job('a short launch plan for a bakery') });
       expect(queued.status).toBe(202);
-      const done = await waitFor(
-        async () => {
-          const current = (await http(api.url, 'GET', `/generate-content/${queued.body.jobId}`, { token: user.token })).body;
-          return current.status === 'completed' ? current : undefined;
-        },
-        'the job to complete',
-        20_000,
-      );
+      const done = await jobWhen(api.url, user.token, queued.body.jobId, ['completed']);
       // The offline provider counts words: one outline is well past the budget.
       expect(done.usage.totalTokens).toBeGreaterThanOrEqual(TOKEN_BUDGET);
 

@@ -1,3 +1,4 @@
+import { waitFor } from '@app/testing';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createApiApp } from '../../apps/api/src/create-app';
 import { applyEnv, Env } from './test-env';
@@ -60,4 +61,16 @@ export async function registerUser(base: string, name = 'User'): Promise<{ token
   const response = await http(base, 'POST', '/auth/register', { body: { name, email, password } });
   if (response.status !== 201) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
   return { token: response.body.token, id: response.body._id, email, password };
+}
+
+/** The caller's job once its status is one of `statuses` (polled over HTTP). */
+export function jobWhen<T = any>(base: string, token: string, jobId: string, statuses: string[], timeoutMs = 20_000): Promise<T> {
+  return waitFor(
+    async () => {
+      const job = (await http(base, 'GET', `/generate-content/${jobId}`, { token })).body;
+      return statuses.includes(job?.status) ? job : undefined;
+    },
+    `job ${jobId} to be ${statuses.join(' or ')}`,
+    timeoutMs,
+  );
 }
