@@ -5,7 +5,8 @@ import { EMPTY_PAGE, FINISHED_STATUSES, newestFirstPage, NewestFirstPage, PagePo
 import { Job } from './job.schema';
 import { JobResult, JobStatus, JobView, UNFINISHED_STATUSES } from './job.types';
 
-const HIDDEN = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
+/** Internal fields of a job record that no API answer shows. */
+export const HIDDEN_JOB_FIELDS = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
 const FINISHED: JobStatus[] = [...FINISHED_STATUSES];
 
 export type NewJob = Pick<Job, 'jobId' | 'prompt' | 'contentType' | 'scheduledFor' | 'idempotencyKey' | 'correlationId' | 'traceId' | 'options' | 'templateId' | 'batchId' | 'batchIndex'> & { userId: string };
@@ -57,7 +58,7 @@ export class JobRepository {
   async page(userId: string, options: { limit: number; after?: PagePosition }): Promise<NewestFirstPage<JobView>> {
     const owner = parseObjectId(userId);
     if (!owner) return EMPTY_PAGE;
-    return newestFirstPage(this.jobs, { filter: { userId: owner }, limit: options.limit, after: options.after, toId: (id) => id, toItem: toView, projection: HIDDEN });
+    return newestFirstPage(this.jobs, { filter: { userId: owner }, limit: options.limit, after: options.after, toId: (id) => id, toItem: toView, projection: HIDDEN_JOB_FIELDS });
   }
 
   /** Unfinished records, up to `limit`; `complete` is false when there were more. */
@@ -163,7 +164,7 @@ export class JobRepository {
   }
 
   private async one(filter: Record<string, unknown>): Promise<JobView | undefined> {
-    const job = await this.jobs.findOne(filter, HIDDEN).lean();
+    const job = await this.jobs.findOne(filter, HIDDEN_JOB_FIELDS).lean();
     return job ? toView(job) : undefined;
   }
 }
@@ -176,7 +177,8 @@ function finishedBefore(before: Date): Record<string, unknown> {
   };
 }
 
-function toView(job: Partial<Job> & { _id: unknown }): JobView {
+/** A stored job as the API shows it. */
+export function toView(job: Partial<Job> & { _id: unknown }): JobView {
   // announcedAt: written by earlier versions, no longer used.
   const { idempotencyKey: _key, correlationId: _cid, generationId: _gen, announcedAt: _announced, ...rest } = job as Partial<Job> & { _id: unknown; announcedAt?: Date };
   return { ...(rest as unknown as JobView), _id: String(job._id), userId: String(job.userId) };

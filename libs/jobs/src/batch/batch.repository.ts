@@ -3,6 +3,7 @@ import { InjectModel } from '@nestjs/mongoose';
 import mongoose, { Model, Types } from 'mongoose';
 import { parseObjectId, unlessDuplicateKey } from '@app/common';
 import { Job } from '../job.schema';
+import { HIDDEN_JOB_FIELDS, toView } from '../job.repository';
 import { JobView } from '../job.types';
 import { Batch } from './batch.schema';
 
@@ -16,7 +17,6 @@ export interface BatchRecord {
   createdAt: Date;
 }
 
-const HIDDEN_JOB_FIELDS = { idempotencyKey: 0, correlationId: 0, announcedAt: 0, generationId: 0 } as const;
 
 /** Jobs of a batch read at once. */
 const READ_CONCURRENCY = 10;
@@ -81,7 +81,7 @@ export class BatchRepository {
     for (let start = 0; start < batch.jobIds.length; start += READ_CONCURRENCY) {
       const chunk = batch.jobIds.slice(start, start + READ_CONCURRENCY);
       const jobs = await Promise.all(chunk.map((jobId) => this.jobs.findOne({ _id: jobId }, HIDDEN_JOB_FIELDS).lean()));
-      for (const job of jobs) if (job) found.push({ ...(job as unknown as JobView), _id: String(job._id), userId: String(job.userId) });
+      for (const job of jobs) if (job) found.push(toView(job));
     }
     return found.filter((job) => job.userId === batch.userId);
   }
