@@ -81,6 +81,8 @@ describe('Account deletion and export', () => {
     await until(user.token, completed, 'completed');
     await waitFor(() => (receiver.requests.length > heard ? true : undefined), `${name}'s webhook to be delivered`);
     await waitFor(async () => ((await call(user.token, 'GET', `/webhooks/${webhook.body._id}/deliveries`)).body.length > 0 ? true : undefined), `${name}'s delivery log`);
+    // Its usage record is among the last steps of its finish.
+    await waitFor(async () => ((await call(user.token, 'GET', '/usage')).body.total?.jobs >= 1 ? true : undefined), `${name}'s usage record`);
     const saved = await call(user.token, 'POST', `/generate-content/${completed}/save`, {});
     expect(saved.status).toBe(201);
     const manual = await call(user.token, 'POST', '/content', { title: `${name}'s note`, type: 'Blog Post Outline', body: 'Written by hand' });
@@ -209,6 +211,8 @@ describe('Account deletion and export', () => {
     expect(exported.webhooks).toEqual([expect.objectContaining({ _id: footprint.webhookIds[0], url: receiver.url })]);
     expect(exported.batches.map((entry: { batchId: string }) => entry.batchId)).toEqual([batch.body.batchId]);
     expect(exported.usage).toEqual([expect.objectContaining({ day: new Date().toISOString().slice(0, 10), jobs: 1 })]);
+    expect(exported.notifications).toEqual(expect.arrayContaining([expect.objectContaining({ event: 'job_completed', payload: expect.objectContaining({ jobId: footprint.jobIds[0] }) })]));
+    expect(exported.webhookDeliveries[footprint.webhookIds[0]]).toEqual([expect.objectContaining({ type: 'job.completed', outcome: 'delivered' })]);
 
     expect(text).not.toMatch(/passwordHash|\$2[aby]\$/);
     expect(text).not.toMatch(/whsec_|"secret"/);
@@ -276,6 +280,9 @@ describe('Account deletion and export', () => {
     expect((await call(other.token, 'GET', '/webhooks')).body.map((webhook: { _id: string }) => webhook._id)).toEqual(kept.webhookIds);
     expect((await call(other.token, 'GET', `/webhooks/${kept.webhookIds[0]}/deliveries`)).body.length).toBeGreaterThan(0);
     expect((await call(other.token, 'GET', '/notifications')).body).toBeDefined();
+    const notifications = await call(other.token, 'GET', '/notifications');
+    expect(notifications.status).toBe(200);
+    expect(notifications.body).toEqual(expect.arrayContaining([expect.objectContaining({ event: 'job_completed', payload: expect.objectContaining({ jobId: kept.jobIds[0] }) })]));
     const fresh = await enqueue(other.token, 'other: still works');
     await until(other.token, fresh, 'completed');
   });

@@ -4,6 +4,7 @@ import { AuthModule } from '@app/auth';
 import { authConfig, redisConfig } from '@app/config';
 import { ContentModule } from '@app/content';
 import { JobsModule } from '@app/jobs';
+import { PubSubModule } from '@app/pubsub';
 import { TemplatesModule } from '@app/templates';
 import { WebhooksModule } from '@app/webhooks';
 import { AuthThrottleModule } from '../auth/auth-throttle.module';
@@ -21,7 +22,7 @@ const repositories = [UserKeysRepository, SweepLockRepository];
 
 /** DELETE /auth/me, its sweep, and GET /auth/me/export: they span every lib, so they are wired here, in the API. */
 @Module({
-  imports: [ConfigModule.forFeature(redisConfig), ConfigModule.forFeature(authConfig), AuthModule, AuthThrottleModule, ContentModule, JobsModule, TemplatesModule, WebhooksModule],
+  imports: [ConfigModule.forFeature(redisConfig), ConfigModule.forFeature(authConfig), AuthModule, AuthThrottleModule, ContentModule, JobsModule, PubSubModule, TemplatesModule, WebhooksModule],
   controllers,
   providers: [...services, ...repositories],
 })
