@@ -68,12 +68,12 @@ describe('Sessions, refresh rotation, logout, account changes (two API instances
     const otherSocket = await connectSocket(b.url, other.token);
     const disconnected = waitForDisconnect(endedSocket, 5000);
 
-    const started = Date.now();
     const logout = await http(a.url, 'POST', '/auth/logout', { token: ended.token });
     expect(logout.status).toBe(204);
-    const onB = await refusedAfter(b, ended.token, started);
+    // Counted from the logout's answer: the issue's "within 1 s" of the session ending.
+    const onB = await refusedAfter(b, ended.token, Date.now());
     console.log(`logout on A -> token refused on B after ${onB} ms`);
-    expect(onB).toBeLessThan(1500);
+    expect(onB).toBeLessThan(1000);
     expect(await status(a, ended.token)).toBe(401);
 
     expect(await disconnected).toBe('io server disconnect');
@@ -251,11 +251,10 @@ describe('Sessions, refresh rotation, logout, account changes (two API instances
     await subscriber.unsubscribe(channel);
     try {
       expect(cache.isListening).toBe(true);
-      const started = Date.now();
       expect((await http(a.url, 'POST', '/auth/logout', { token: ended.token })).status).toBe(204);
-      const onB = await refusedAfter(b, ended.token, started);
+      const onB = await refusedAfter(b, ended.token, Date.now());
       console.log(`logout on A, B deaf -> token refused on B after ${onB} ms`);
-      expect(onB).toBeLessThan(1200);
+      expect(onB).toBeLessThan(1000);
       expect(await status(b, user.token)).toBe(200);
     } finally {
       await subscriber.subscribe(channel);

@@ -188,7 +188,8 @@ describe('Tracing (OpenTelemetry, OTLP/HTTP JSON)', () => {
 
     beforeAll(async () => {
       silent = await startOtlpReceiver();
-      // Every other OTEL_* variable points at the receiver: without the endpoint none of it may be used.
+      // The other exporters' endpoints (logs, metrics) point at the receiver: without OTEL_EXPORTER_OTLP_ENDPOINT
+      // (or its traces-only form, which turns tracing on by itself) none of it may be used.
       env = testEnv('tracing-off', {
         ...openRouterStubEnv(stub),
         OTEL_EXPORTER_OTLP_ENDPOINT: '',

@@ -92,13 +92,17 @@ describe('Usage', () => {
         await enqueue(api, user.token, 'usage two with more words in it'),
         await enqueue(api, user.token, 'usage three', MODELS[1]),
       ];
-      await enqueue(api, other.token, 'someone else');
+      const othersJob = await enqueue(api, other.token, 'someone else');
       const jobs = await Promise.all(ids.map((id) => finished(user.token, id)));
+      await finished(other.token, othersJob);
       expect(jobs.map((job) => job.status)).toEqual(['completed', 'completed', 'completed']);
       expect(jobs.every((job) => job.usage.cost > 0)).toBe(true);
       // A deleted job keeps its usage: GET /usage reads the records, not the jobs.
       expect((await http(api.url, 'DELETE', `/generate-content/${ids[0]}`, { token: user.token })).status).toBe(200);
 
+      // A job reads completed before its finisher has written its usage record (the last steps of a finish).
+      await waitFor(async () => ((await usage(user.token)).body.total?.jobs === 3 ? true : undefined), 'three usage records');
+      await waitFor(async () => ((await usage(other.token)).body.total?.jobs === 1 ? true : undefined), "the other user's usage record");
       const response = await usage(user.token);
 
       expect(response.status).toBe(200);
@@ -199,14 +203,20 @@ describe('Usage', () => {
         20_000,
       );
 
-      const report = (await http(api.url, 'GET', '/usage', { token: user.token })).body;
+      // The usage records and then the day's counter are the last steps of each job's finish.
+      const report = await waitFor(async () => {
+        const current = (await http(api.url, 'GET', '/usage', { token: user.token })).body;
+        return current.total?.jobs === 3 ? current : undefined;
+      }, 'three usage records');
       const expected = sumsOf(jobs);
       expect(expected.totalTokens).toBeGreaterThan(0);
       expect(report.total).toEqual({ ...expected, cost: 0 });
       expect(report.days[0].models).toEqual([{ model: jobs[0].model, ...expected, cost: 0 }]);
       const redis = new Redis(env.REDIS_URL);
       try {
-        expect(Number(await redis.get(`${env.REDIS_PREFIX.replace(/[{}]/g, '')}:{u:${user.id}}:tokens:${today()}`))).toBe(expected.totalTokens);
+        const counted = () => redis.get(`${env.REDIS_PREFIX.replace(/[{}]/g, '')}:{u:${user.id}}:tokens:${today()}`).then(Number);
+        await waitFor(async () => ((await counted()) >= expected.totalTokens ? true : undefined), 'the day counter to hold every job');
+        expect(await counted()).toBe(expected.totalTokens);
       } finally {
         redis.disconnect();
       }

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { http, jobWhen, JsonResponse, registerUser, RunningApi, startApi } from './support/api';
 import { connectError, connectSocket, disconnectAll, waitForDisconnect } from './support/socket';
 import { Env, testEnv } from './support/test-env';
@@ -165,7 +166,14 @@ describe('Per-user limits', () => {
         'the job to be counted',
         5000,
       );
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The day's counter comes right after the usage record: wait for it too, without queueing anything.
+      const redis = new Redis(env.REDIS_URL);
+      try {
+        const counter = `${env.REDIS_PREFIX.replace(/[{}]/g, '')}:{u:${user.id}}:tokens:${new Date().toISOString().slice(0, 10)}`;
+        await waitFor(async () => (Number(await redis.get(counter)) >= TOKEN_BUDGET ? true : undefined), 'the day counter to pass the budget', 5000);
+      } finally {
+        redis.disconnect();
+      }
       const refused = await http(api.url, 'POST', '/generate-content', { token: user.token, body: job('another one') });
       expect(refused.status).toBe(429);
       expect(refused.body).toMatchObject({ error: 'RATE_LIMITED', limitName: 'USER_DAILY_TOKEN_BUDGET', budget: TOKEN_BUDGET, used: done.usage.totalTokens });

@@ -109,7 +109,11 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     expect(ids.every((id) => /^msg_/.test(String(id)))).toBe(true);
     expect(target.requests.every((request) => /^\d+$/.test(String(request.headers['webhook-timestamp'])))).toBe(true);
 
-    const log = await deliveries(user.token, webhook._id);
+    // A delivery is logged after its receiver answered: wait for the log, then check it whole.
+    const log = await waitFor(async () => {
+      const entries = await deliveries(user.token, webhook._id);
+      return entries.length >= 2 ? entries : undefined;
+    }, 'both deliveries to be logged');
     expect(log).toHaveLength(2);
     expect(log[0]).toMatchObject({ type: 'job.completed', attempt: 1, statusCode: 204, outcome: 'delivered', latencyMs: expect.any(Number), at: expect.any(String) });
   });
@@ -132,7 +136,10 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     expect(target.requests[1].at - target.requests[0].at).toBeGreaterThanOrEqual(90);
     expect(target.requests[2].at - target.requests[1].at).toBeGreaterThanOrEqual(190);
 
-    const log = await deliveries(user.token, webhook._id);
+    const log = await waitFor(async () => {
+      const entries = await deliveries(user.token, webhook._id);
+      return entries.length >= 3 ? entries : undefined;
+    }, 'every attempt to be logged');
     expect(log.map((entry) => [entry.attempt, entry.statusCode, entry.outcome])).toEqual([
       [3, 200, 'delivered'],
       [2, 500, 'retrying'],
@@ -204,6 +211,9 @@ describe('Webhooks (API + worker process + loopback receivers)', () => {
     const eventId = `${jobId}:webhook`;
     await waitFor(async () => ((await deliveries(user.token, listening._id)).some((entry) => entry.eventId === eventId) ? true : undefined), 'the enabled webhook to log the event');
     expect((await deliveries(user.token, webhook._id)).map((entry) => entry.eventId)).not.toContain(eventId);
+    // Nothing queued for it either, so nothing can arrive late.
+    expect(await queue.getJobState(deliveryJobId(eventId, webhook._id))).toBe('unknown');
+    expect(target.requests).toHaveLength(3);
     await expectNoEvent(socket, 'webhook_disabled', 500);
     const notifications = (await call(user.token, 'GET', '/notifications')).body as { event: string }[];
     expect(notifications.filter((entry) => entry.event === 'webhook_disabled')).toHaveLength(1);
